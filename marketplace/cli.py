@@ -1,0 +1,56 @@
+"""Command-line tools: ``flask --app marketplace <command>``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+
+from marketplace.services.errors import ServiceError
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("create-admin")
+    @click.argument("email")
+    @click.option("--name", default=None, help="Full name (asked for when missing).")
+    @click.option("--password-stdin", is_flag=True,
+                  help="Read the password from standard input instead of prompting.")
+    def create_admin(email: str, name: str | None, password_stdin: bool) -> None:
+        """Create a platform admin account."""
+        from marketplace.services.accounts import create_platform_admin
+
+        full_name = name or click.prompt("Full name")
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            user = create_platform_admin(email, full_name, password)
+        except ServiceError as err:
+            raise click.ClickException(err.message) from err
+        click.echo(f"Created platform admin {user.email}")
+
+    @app.cli.command("load-demo")
+    @click.option("--quiet", is_flag=True, help="Do not print the demo logins.")
+    def load_demo(quiet: bool) -> None:
+        """Load realistic demo data once (running it again keeps existing data)."""
+        from marketplace.demo import DEMO_PASSWORD, demo_logins, load_demo_data
+
+        created = load_demo_data()
+        click.echo("Demo data loaded." if created else "Demo data already present; kept it.")
+        if not quiet:
+            click.echo("\nDemo sign-ins (password for all: %s)" % DEMO_PASSWORD)
+            for role, email in demo_logins():
+                click.echo(f"  {role:<60} {email}")
+
+    @app.cli.command("send-emails")
+    @click.option("--limit", default=100, show_default=True)
+    def send_emails(limit: int) -> None:
+        """Deliver queued emails by SMTP (needs MAIL_SERVER)."""
+        from marketplace.services.email import deliver_outbox, smtp_configured
+
+        if not smtp_configured():
+            raise click.ClickException("MAIL_SERVER is not set; emails stay in the outbox")
+        sent, failed = deliver_outbox(limit)
+        click.echo(f"sent {sent}, failed {failed}")

@@ -1,0 +1,138 @@
+"""Configuration read from environment variables.
+
+``MARKETPLACE_ENV`` selects the profile: ``development`` (the embedded default used by
+``make run``), ``testing`` or ``production`` (the default, which refuses to start without a
+``SECRET_KEY``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULT_COUNCIL_DOMAINS = "gov.uk,gov.scot,gov.wales,nhs.uk,nhs.scot,nhs.wales,hscni.net"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment does not describe a usable configuration."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    """Return a random per-installation key kept in ``instance/secret_key`` (development only)."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration from the environment and optional overrides."""
+    env = os.environ
+    overrides = dict(overrides or {})
+    profile = overrides.get("ENV_NAME") or env.get("MARKETPLACE_ENV", "production")
+    if profile not in {"development", "testing", "production"}:
+        raise ConfigError(
+            f"MARKETPLACE_ENV must be development, testing or production, not {profile!r}"
+        )
+    production = profile == "production"
+
+    secret_key = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
+    if not secret_key:
+        if profile == "development":
+            secret_key = _dev_secret_key(instance_path)
+        elif profile == "testing":
+            secret_key = secrets.token_urlsafe(32)
+        else:
+            raise ConfigError(
+                "SECRET_KEY must be set outside development "
+                "(set MARKETPLACE_ENV=development for a local installation)"
+            )
+    if production and len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+
+    default_db = f"sqlite:///{instance_path / 'marketplace.sqlite3'}"
+    database_url = env.get("DATABASE_URL", default_db)
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+
+    redis_url = env.get("REDIS_URL") or None
+
+    config: dict[str, Any] = {
+        "ENV_NAME": profile,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "SERVICE_NAME": env.get("SERVICE_NAME", "Council Innovation Marketplace"),
+        "SERVICE_PHASE": env.get("SERVICE_PHASE", "Beta"),
+        "FEEDBACK_EMAIL": env.get("FEEDBACK_EMAIL", "marketplace-feedback@example.org"),
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
+        # Sessions and cookies
+        "SESSION_COOKIE_NAME": "marketplace_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
+        "REMEMBER_COOKIE_DURATION": 0,
+        "WTF_CSRF_TIME_LIMIT": int(env.get("CSRF_TIME_LIMIT_SECONDS", 8 * 3600)),
+        "WTF_CSRF_ENABLED": True,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "FORCE_HTTPS": _bool(env.get("FORCE_HTTPS"), False),
+        # Accounts
+        "COUNCIL_EMAIL_DOMAINS": [
+            d.strip().lower().lstrip(".")
+            for d in env.get("COUNCIL_EMAIL_DOMAINS", DEFAULT_COUNCIL_DOMAINS).split(",")
+            if d.strip()
+        ],
+        "EMAIL_TOKEN_MAX_AGE": int(env.get("EMAIL_TOKEN_MAX_AGE_SECONDS", 3 * 24 * 3600)),
+        "PASSWORD_RESET_MAX_AGE": int(env.get("PASSWORD_RESET_MAX_AGE_SECONDS", 3600)),
+        "INVITATION_MAX_AGE_DAYS": int(env.get("INVITATION_MAX_AGE_DAYS", 14)),
+        "PASSWORD_MIN_LENGTH": 10,
+        "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", 3)),
+        "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", 65536)),
+        # Rate limits (Flask-Limiter syntax)
+        "LOGIN_RATE_LIMIT_IP": env.get("LOGIN_RATE_LIMIT_IP", "30 per 15 minutes"),
+        "LOGIN_RATE_LIMIT_ACCOUNT": env.get("LOGIN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        "SENSITIVE_RATE_LIMIT": env.get("SENSITIVE_RATE_LIMIT", "10 per hour"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # Mail
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env.get("MAIL_PORT", 25)),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
+        "MAIL_FROM": env.get("MAIL_FROM", "Council Innovation Marketplace <noreply@example.org>"),
+        "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT_SECONDS", 10)),
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+    }
+    if profile == "testing":
+        config.update(
+            {
+                "TESTING": True,
+                "ARGON2_TIME_COST": 1,
+                "ARGON2_MEMORY_COST": 8192,
+                "RATELIMIT_STORAGE_URI": "memory://",
+            }
+        )
+    config.update(overrides)
+    return config

@@ -1,0 +1,170 @@
+"""Registration, sign-in and password forms."""
+
+from __future__ import annotations
+
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovPasswordInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextInput,
+)
+from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
+
+from marketplace.forms import BaseForm
+
+EMAIL_HINT = "We’ll send a link to confirm it is yours"
+
+
+class EmailWidget(GovTextInput):
+    input_type = "email"
+
+
+def email_field(label: str = "Email address", description: str = "") -> EmailField:
+    return EmailField(
+        label,
+        widget=EmailWidget(),
+        description=description,
+        validators=[
+            InputRequired(message="Enter your email address"),
+            Length(max=254, message="Email address must be 254 characters or fewer"),
+            Email(message="Enter an email address in the correct format, like name@example.com",
+                  check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+    )
+
+
+class KindForm(BaseForm):
+    kind = RadioField(
+        "What kind of organisation do you work for?",
+        widget=GovRadioInput(),
+        choices=[
+            ("supplier", "A supplier: a company that wants to solve council challenges"),
+            ("council", "A council or other public-sector body that publishes challenges"),
+        ],
+        validators=[InputRequired(message="Select the kind of organisation you work for")],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class RegisterForm(BaseForm):
+    full_name = StringField(
+        "Full name",
+        widget=GovTextInput(),
+        validators=[InputRequired(message="Enter your full name"),
+                    Length(max=200, message="Full name must be 200 characters or fewer")],
+        render_kw={"autocomplete": "name", "spellcheck": "false"},
+    )
+    email = email_field(description=EMAIL_HINT)
+    password = PasswordField(
+        "Create a password",
+        widget=GovPasswordInput(),
+        description="At least 10 characters. Three or more random words work well",
+        validators=[InputRequired(message="Enter a password")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_confirm = PasswordField(
+        "Confirm password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired(message="Confirm your password"),
+                    EqualTo("password", message="Passwords must match")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    organisation_choice = RadioField(
+        "Your organisation",
+        widget=GovRadioInput(),
+        choices=[("new", "Register a new organisation"), ("join", "Join one already registered")],
+        validators=[InputRequired(message="Select whether to register or join an organisation")],
+    )
+    organisation_name = StringField(
+        "Organisation name",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=200, message="Name must be 200 characters or fewer")],
+        render_kw={"autocomplete": "organization"},
+    )
+    organisation = SelectField(
+        "Organisation to join", widget=GovSelect(), coerce=int, validate_choice=False,
+        choices=[], validators=[Optional()],
+    )
+    submit = SubmitField("Create account", widget=GovSubmitInput())
+
+    def validate_organisation_name(self, field: StringField) -> None:
+        if self.organisation_choice.data == "new" and not (field.data or "").strip():
+            raise ValidationError("Enter the name of your organisation")
+
+    def validate_organisation(self, field: SelectField) -> None:
+        if self.organisation_choice.data == "join" and not field.data:
+            raise ValidationError("Select the organisation you want to join")
+
+
+class SignInForm(BaseForm):
+    email = email_field()
+    password = PasswordField(
+        "Password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired(message="Enter your password")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+class EmailOnlyForm(BaseForm):
+    email = email_field()
+    submit = SubmitField("Send link", widget=GovSubmitInput())
+
+
+class NewPasswordForm(BaseForm):
+    password = PasswordField(
+        "New password",
+        widget=GovPasswordInput(),
+        description="At least 10 characters. Three or more random words work well",
+        validators=[InputRequired(message="Enter a new password")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_confirm = PasswordField(
+        "Confirm new password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired(message="Confirm your new password"),
+                    EqualTo("password", message="Passwords must match")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Save password", widget=GovSubmitInput())
+
+
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField(
+        "Current password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired(message="Enter your current password")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password",
+        widget=GovPasswordInput(),
+        description="At least 10 characters. Changing it signs you out on every other device",
+        validators=[InputRequired(message="Enter a new password")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    new_password_confirm = PasswordField(
+        "Confirm new password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired(message="Confirm your new password"),
+                    EqualTo("new_password", message="Passwords must match")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Change password", widget=GovSubmitInput())
+
+
+class AcceptInvitationForm(BaseForm):
+    full_name = RegisterForm.full_name
+    password = RegisterForm.password
+    password_confirm = RegisterForm.password_confirm
+    submit = SubmitField("Create account and join", widget=GovSubmitInput())
+
+
+class ConfirmForm(BaseForm):
+    """A button-only form (CSRF protected) for POST actions."""
+
+    submit = SubmitField("Confirm", widget=GovSubmitInput())

@@ -1,0 +1,1 @@
+"""Use cases. Each public function checks permissions, runs in one transaction and audits."""
