@@ -1,0 +1,57 @@
+# Council Innovation Marketplace: the two commands a newcomer needs are `make run` and `make test`.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+ASSETS := marketplace/static/dist/application.css
+FLASK := MARKETPLACE_ENV=development $(BIN)/flask --app marketplace
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: install run serve test test-postgres lint db-upgrade demo assets clean
+
+install: $(STAMP) $(ASSETS)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(ASSETS): $(NODE_STAMP) assets/application.scss scripts/build-assets.mjs marketplace/static/app.js
+	npm run --silent build
+
+assets: $(NODE_STAMP)
+	npm run --silent build
+
+db-upgrade: install
+	$(FLASK) db upgrade
+
+demo: db-upgrade
+	$(FLASK) load-demo
+
+## make run: install everything, migrate the SQLite database, load demo data once, serve on :5000
+run: demo
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+
+## make test: install everything and run the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL)
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check marketplace tests wsgi.py gunicorn.conf.py
+
+clean:
+	rm -rf $(VENV) node_modules marketplace/static/dist marketplace/static/govuk .pytest_cache
