@@ -45,13 +45,14 @@ run: demo
 
 ## make test: install everything and run the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL)
 test: install
+	$(BIN)/ruff check marketplace tests migrations wsgi.py gunicorn.conf.py
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check marketplace tests wsgi.py gunicorn.conf.py
+	$(BIN)/ruff check marketplace tests migrations wsgi.py gunicorn.conf.py
 
 clean:
 	rm -rf $(VENV) node_modules marketplace/static/dist marketplace/static/govuk .pytest_cache

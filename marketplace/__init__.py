@@ -99,9 +99,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     @app.teardown_request
     def _deliver_mail(exc: BaseException | None) -> None:
-        # Deliver queued email after the response when SMTP is configured. A later issue moves
-        # this to background jobs; the outbox keeps anything that fails for a retry.
-        if exc is None and app.config.get("MAIL_SERVER") and not app.config.get("TESTING"):
+        # Deliver email queued by this request when SMTP is configured. The outbox keeps
+        # anything that fails for a retry (`flask send-emails`).
+        from flask import g
+
+        if exc is None and g.get("mail_queued") and app.config.get("MAIL_SERVER"):
             from marketplace.services.email import deliver_outbox
 
             deliver_outbox(limit=20)

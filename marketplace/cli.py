@@ -40,7 +40,7 @@ def register_cli(app: Flask) -> None:
         created = load_demo_data()
         click.echo("Demo data loaded." if created else "Demo data already present; kept it.")
         if not quiet:
-            click.echo("\nDemo sign-ins (password for all: %s)" % DEMO_PASSWORD)
+            click.echo(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD})")
             for role, email in demo_logins():
                 click.echo(f"  {role:<60} {email}")
 

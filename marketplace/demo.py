@@ -21,7 +21,7 @@ from marketplace.models import (
 from marketplace.services import audit
 from marketplace.services.uow import unit_of_work
 
-DEMO_PASSWORD = "harbour-lantern-meadow-42"
+DEMO_PASSWORD = "harbour-lantern-meadow-42"  # noqa: S105 - published demo-only password
 ADMIN_EMAIL = "admin@marketplace.example.org"
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +18,7 @@ from zxcvbn import zxcvbn
 # Hash of a random password, verified when an account does not exist so that a failed sign-in
 # takes the same time whether or not the email address is registered.
 _DUMMY_PASSWORD = secrets.token_urlsafe(16)
+_DUMMY_HASHES: dict[tuple[int, int], str] = {}
 
 
 def _hasher() -> PasswordHasher:
@@ -32,10 +35,11 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password in constant-ish time; unknown accounts still pay for one hash."""
     hasher = _hasher()
     if not password_hash:
-        try:
-            hasher.verify(hasher.hash(_DUMMY_PASSWORD), password)
-        except VerificationError:
-            pass
+        key = (hasher.time_cost, hasher.memory_cost)
+        if key not in _DUMMY_HASHES:
+            _DUMMY_HASHES[key] = hasher.hash(_DUMMY_PASSWORD)
+        with contextlib.suppress(VerificationError):
+            hasher.verify(_DUMMY_HASHES[key], password)
         return False
     try:
         return hasher.verify(password_hash, password)
@@ -51,6 +55,22 @@ def needs_rehash(password_hash: str) -> bool:
         return True
 
 
+def _mostly_personal(password: str, user_inputs: list[str]) -> bool:
+    """True when a password is little more than the person's name or email address.
+
+    zxcvbn alone accepts "first.last" or "Last-First-1" for someone called First Last: it
+    rates a sequence of three parts as strong even when each part is their own name.
+    """
+    words = {w for value in user_inputs for w in re.split(r"[\W_]+", value.lower())
+             if len(w) >= 3}
+    rest, found = password.lower(), False
+    for word in sorted(words, key=len, reverse=True):
+        if word in rest:
+            found, rest = True, rest.replace(word, " ")
+    # What is left once the personal words are gone, counting letters only.
+    return found and len(re.sub(r"[\W\d_]+", "", rest)) < 6
+
+
 def password_problem(password: str, user_inputs: list[str] | None = None) -> str | None:
     """Explain why a password is not acceptable, or return None when it is."""
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
@@ -59,6 +79,8 @@ def password_problem(password: str, user_inputs: list[str] | None = None) -> str
     if len(password) > 256:
         return "Password must be 256 characters or fewer"
     inputs = [i for i in (user_inputs or []) if i]
+    if _mostly_personal(password, inputs):
+        return "Password must not be based on your name or email address"
     for value in list(inputs):
         if "@" in value:
             inputs.extend(part for part in value.replace("@", ".").split(".") if len(part) > 2)

@@ -56,7 +56,9 @@ def role_label(role: str) -> str:
 
 def link(href: str, text: str, hidden: str = "") -> Markup:
     """An escaped GOV.UK link, with optional visually hidden context for screen readers."""
-    extra = Markup(' <span class="govuk-visually-hidden">{}</span>').format(hidden) if hidden else ""
+    extra = ""
+    if hidden:
+        extra = Markup(' <span class="govuk-visually-hidden">{}</span>').format(hidden)
     return Markup('<a class="govuk-link" href="{}">{}{}</a>').format(href, text, extra)
 
 

@@ -131,23 +131,16 @@ def register(reg: Registration) -> User | None:
         )
     check_password(reg.password, email=email, full_name=full_name)
 
-    existing = user_by_email(email)
-    if existing is not None:
-        queue_email(existing.email, "already_registered", user=existing,
-                    sign_in=absolute_url("auth.sign_in"),
-                    reset=absolute_url("auth.forgot_password"))
-        audit.record("user.registration_duplicate", existing, actor=None,
-                     actor_label=email, organisation=existing.organisation_id)
-        return None
-
-    organisation: Organisation | None = None
+    # Every check that can refuse the form runs before the duplicate-address check, so the
+    # answer for a registered address is the same as for a new one.
+    new_name: str | None = None
     join_target: Organisation | None = None
-    if reg.new_organisation_name:
-        name = " ".join(reg.new_organisation_name.split())
-        key = Organisation.key_for(name)
+    if reg.new_organisation_name is not None and reg.new_organisation_name.strip():
+        new_name = " ".join(reg.new_organisation_name.split())
         clash = db.session.scalar(
             select(Organisation).where(
-                Organisation.kind == reg.kind.value, Organisation.name_key == key
+                Organisation.kind == reg.kind.value,
+                Organisation.name_key == Organisation.key_for(new_name),
             )
         )
         if clash is not None:
@@ -156,10 +149,8 @@ def register(reg: Registration) -> User | None:
                 f"{noun} called ‘{clash.name}’ is already registered. Ask to join it instead",
                 field="organisation_name",
             )
-        organisation = Organisation(
-            kind=reg.kind.value, name=name, name_key=key, status=OrgStatus.PENDING.value
-        )
-        db.session.add(organisation)
+    elif reg.new_organisation_name is not None:
+        raise ValidationFailed("Enter the name of your organisation", field="organisation_name")
     elif reg.join_organisation_id:
         join_target = db.session.get(Organisation, reg.join_organisation_id)
         if join_target is None or join_target.kind != reg.kind.value or (
@@ -170,6 +161,25 @@ def register(reg: Registration) -> User | None:
         raise ValidationFailed(
             "Enter the name of your organisation or choose one to join", field="organisation"
         )
+
+    existing = user_by_email(email)
+    if existing is not None:
+        # Pay for the hash a new account would need, so timing does not reveal the address.
+        security.hash_password(reg.password)
+        queue_email(existing.email, "already_registered", user=existing,
+                    sign_in=absolute_url("auth.sign_in"),
+                    reset=absolute_url("auth.forgot_password"))
+        audit.record("user.registration_duplicate", existing, actor=None,
+                     actor_label=email, organisation=existing.organisation_id)
+        return None
+
+    organisation: Organisation | None = None
+    if new_name is not None:
+        organisation = Organisation(
+            kind=reg.kind.value, name=new_name, name_key=Organisation.key_for(new_name),
+            status=OrgStatus.PENDING.value,
+        )
+        db.session.add(organisation)
 
     user = User(
         email=email,

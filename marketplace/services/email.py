@@ -9,7 +9,7 @@ from email.utils import make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app, g, has_request_context, render_template
 from sqlalchemy import select
 
 from marketplace.extensions import db
@@ -44,6 +44,8 @@ def queue_email(to: str, template: str, **context: Any) -> OutboxEmail:
         to_address=to, subject=subject.removeprefix("Subject:").strip(), body_text=body.strip()
     )
     db.session.add(message)
+    if has_request_context():
+        g.mail_queued = True
     return message
 
 
@@ -69,21 +71,37 @@ def _send(message: OutboxEmail) -> None:
 
 
 def deliver_outbox(limit: int = 100) -> tuple[int, int]:
-    """Send queued messages by SMTP. Returns (sent, failed). Does nothing without MAIL_SERVER."""
+    """Send queued messages by SMTP. Returns (sent, failed). Does nothing without MAIL_SERVER.
+
+    Each message is claimed with a row lock (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) for the
+    transaction that sends and marks it, so two processes delivering at once never send the
+    same message twice.
+    """
     if not smtp_configured():
         return (0, 0)
-    pending = db.session.scalars(
-        select(OutboxEmail)
-        .where(OutboxEmail.sent_at.is_(None), OutboxEmail.attempts < MAX_ATTEMPTS)
-        .order_by(OutboxEmail.id)
-        .limit(limit)
-    ).all()
     sent = failed = 0
-    for message in pending:
+    last_id = 0
+    for _ in range(limit):
+        message = db.session.scalar(
+            select(OutboxEmail)
+            .where(
+                OutboxEmail.sent_at.is_(None),
+                OutboxEmail.attempts < MAX_ATTEMPTS,
+                OutboxEmail.id > last_id,
+            )
+            .order_by(OutboxEmail.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if message is None:
+            break
+        last_id = message.id
         message.attempts += 1
         try:
             _send(message)
-        except (OSError, smtplib.SMTPException) as exc:
+        # ValueError: a message that cannot be built (say a line break in a header) is marked
+        # failed like any other, instead of aborting the batch and blocking the queue.
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
             message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
             failed += 1
             log.warning("email delivery failed", extra={"outbox_id": message.id})

@@ -42,12 +42,21 @@ def _require_org_admin(actor: User) -> Organisation:
     return actor.organisation
 
 
-def _lock_organisation(org: Organisation) -> Organisation:
-    """Serialise changes to one organisation's membership (row lock on PostgreSQL)."""
+def _lock_organisation(actor: User) -> Organisation:
+    """Serialise changes to one organisation's membership (row lock on PostgreSQL).
+
+    The actor is checked again once the lock is held: a colleague may have taken away their
+    admin role (or removed them) while they waited, and the copy loaded at the start of the
+    request would not show it.
+    """
+    org = _require_org_admin(actor)
     locked = db.session.scalar(
         select(Organisation).where(Organisation.id == org.id).with_for_update()
     )
     assert locked is not None
+    current = db.session.get(User, actor.id, populate_existing=True)
+    if current is None or _require_org_admin(current).id != locked.id:
+        raise PermissionDenied("Only an organisation admin can manage the team")
     return locked
 
 
@@ -245,7 +254,7 @@ def revoke_invitation(actor: User, invitation_id: int) -> None:
 def decide_join_request(actor: User, request_id: int, *, approve: bool,
                         roles: list[str] | None = None) -> JoinRequest:
     """Approve (with roles) or reject someone's request to join the organisation."""
-    org = _lock_organisation(_require_org_admin(actor))
+    org = _lock_organisation(actor)
     request = db.session.get(JoinRequest, request_id)
     if request is None or request.organisation_id != org.id:
         raise NotFound("Request not found")
@@ -279,7 +288,7 @@ def decide_join_request(actor: User, request_id: int, *, approve: bool,
 @transactional
 def set_member_roles(actor: User, member_id: int, roles: list[str]) -> User:
     """Change a colleague's roles; the organisation always keeps at least one org admin."""
-    org = _lock_organisation(_require_org_admin(actor))
+    org = _lock_organisation(actor)
     member = _member(org, member_id)
     chosen = _clean_roles(org, roles)
     before = snapshot(member)
@@ -302,7 +311,7 @@ def set_member_roles(actor: User, member_id: int, roles: list[str]) -> User:
 @transactional
 def remove_member(actor: User, member_id: int) -> User:
     """Take a colleague out of the organisation and end their sessions."""
-    org = _lock_organisation(_require_org_admin(actor))
+    org = _lock_organisation(actor)
     member = _member(org, member_id)
     if Role.ORG_ADMIN.value in member.roles and _other_admin_count(org, member) == 0:
         raise ValidationFailed(

@@ -1,1 +1,1 @@
-"""Blueprints, one per audience or domain. Views stay thin: forms in, service calls, templates out."""
+"""Blueprints by audience or domain. Views stay thin: forms in, service calls, templates out."""
