@@ -8,12 +8,14 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import text
+from jinja2.bccache import Bucket, BytecodeCache
+from sqlalchemy import event, text
 
 os.environ.setdefault("MARKETPLACE_ENV", "testing")
 
@@ -26,7 +28,17 @@ TEST_PASSWORD = "correct-horse-battery-staple-9"
 
 
 class CSRFClient(FlaskClient):
-    """A test client whose form posts carry a valid CSRF token, as a real browser's do."""
+    """A test client that behaves like a browser against a real server.
+
+    Each request runs in its own application context, as under a WSGI server (the ``app``
+    fixture keeps a context pushed for factories; without this, Flask-Login's per-request
+    cache in ``g`` would carry a signed-in user from one request, or client, to the next).
+    Form posts carry a valid CSRF token, as a real browser's do.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
     def csrf_token(self) -> str:
         with self.session_transaction() as sess:
@@ -78,6 +90,30 @@ def _clean(url: str, tmp: Path, template: str) -> str:
     return f"sqlite:///{target}"
 
 
+class _MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every app of the run: each test builds a new app, and
+    compiling the GOV.UK templates again for each one would dominate the run time."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATE_CACHE = _MemoryBytecodeCache()
+
+
+def _sqlite_no_sync(dbapi_connection: Any, _record: Any) -> None:
+    # A throwaway test database needs no fsync on every commit.
+    dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+
 def _truncate_all() -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -96,6 +132,10 @@ def app_factory(migrated_db: str, tmp_path: Path):  # type: ignore[no-untyped-de
         config.update(overrides)
         application = create_app(config)
         application.test_client_class = CSRFClient
+        application.jinja_env.bytecode_cache = _TEMPLATE_CACHE
+        if not using_postgres():
+            with application.app_context():
+                event.listen(db.engine, "connect", _sqlite_no_sync)
         made.append(application)
         return application
 

@@ -1,0 +1,489 @@
+"""Every route declares an access rule, and the rule is what really happens.
+
+The authorisation matrix is built from ``app.url_map`` and each view's declared rule, so a new
+route is checked automatically: its expected outcome for each kind of person is derived from
+its rule, and its path parameters are filled with real objects (a route with a parameter this
+file does not know how to fill fails loudly, asking for one).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask, url_for
+from werkzeug.routing import IntegerConverter, Rule
+
+from marketplace import create_app
+from marketplace.access import rule_of
+from marketplace.extensions import db
+from marketplace.models import (
+    AllowedDomain,
+    Invitation,
+    JoinRequest,
+    JoinStatus,
+    Organisation,
+    OrgStatus,
+    OutboxEmail,
+    User,
+)
+from marketplace.services import accounts, organisations
+from marketplace.services import admin as admin_service
+from tests.factories import (
+    SupplierFactory,
+    UserFactory,
+    admin_user,
+    council_user,
+    supplier_user,
+)
+from tests.team_admin_support import (
+    browser,
+    fresh,
+    is_sign_in_redirect,
+    last_email,
+    token_from,
+)
+
+# Endpoints that may have no access rule. Only Flask's own static files.
+UNRULED_ENDPOINTS = {"static"}
+
+PERSONAS = (
+    "anonymous",
+    "supplier_bidder",
+    "supplier_org_admin",
+    "council_challenge_owner",
+    "council_procurement_officer",
+    "council_evaluator",
+    "council_org_admin",
+    "platform_admin",
+)
+
+# Public pages that, by design, send a signed-in person elsewhere (endpoint -> target path).
+PUBLIC_REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in": "/dashboard"}
+
+ALLOW, SIGN_IN, FORBIDDEN = "allowed", "302 to sign-in", "403"
+
+
+# --------------------------------------------------------------------------- the routes
+
+
+@functools.cache
+def _route_app() -> Flask:
+    """An app used only to read its routes (it never touches a database)."""
+    return create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "ENV_NAME": "testing"})
+
+
+def _routes() -> list[tuple[str, str, str]]:
+    """(endpoint, method, rule) for every route and method except static files."""
+    found = []
+    for rule in _route_app().url_map.iter_rules():
+        if rule.endpoint in UNRULED_ENDPOINTS:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((rule.endpoint, method, rule.rule))
+    return sorted(found)
+
+
+ROUTES = _routes()
+
+
+def test_every_endpoint_declares_an_access_rule() -> None:
+    app = _route_app()
+    missing = sorted(
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if endpoint not in UNRULED_ENDPOINTS and rule_of(view) is None
+    )
+    assert missing == [], f"views without an access rule (use marketplace.access): {missing}"
+    # The exceptions are real endpoints, and really have no rule.
+    for endpoint in UNRULED_ENDPOINTS:
+        assert endpoint in app.view_functions
+        assert rule_of(app.view_functions[endpoint]) is None
+
+
+def test_every_declared_rule_is_understood() -> None:
+    app = _route_app()
+    for endpoint, view in app.view_functions.items():
+        if endpoint in UNRULED_ENDPOINTS:
+            continue
+        rule = rule_of(view)
+        assert rule is not None
+        expected_outcome(rule, None)  # raises for a rule this matrix does not know
+
+
+def test_the_matrix_covers_the_important_routes() -> None:
+    """A sanity check on route discovery itself (the matrix must not be silently empty)."""
+    endpoints = {endpoint for endpoint, _, _ in ROUTES}
+    assert {"main.dashboard", "organisation.member_roles", "admin.user",
+            "auth.accept_invitation"} <= endpoints
+    assert any(method == "POST" for _, method, _ in ROUTES)
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    user: User | None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user is None
+
+
+def expected_outcome(rule: str, user: User | None) -> str:
+    """What the declared rule says should happen to this person (None: anonymous)."""
+    if rule == "public":
+        return ALLOW
+    if rule == "signed_in":
+        return ALLOW if user is not None else SIGN_IN
+    if rule == "platform_admin":
+        if user is None:
+            return SIGN_IN
+        return ALLOW if user.is_platform_admin else FORBIDDEN
+    if rule.startswith("roles:"):
+        _, kind, labels = rule.split(":", 2)
+        allowed_roles = set() if labels == "member" else set(labels.split(","))
+        if user is None:
+            return SIGN_IN
+        org = user.organisation
+        if org is None or (kind != "any" and org.kind != kind):
+            return FORBIDDEN
+        if allowed_roles and not user.roles & allowed_roles:
+            return FORBIDDEN
+        return ALLOW
+    raise AssertionError(f"the access matrix does not understand the rule {rule!r}")
+
+
+# --------------------------------------------------------------------------- the world
+
+
+@dataclass
+class World:
+    personas: dict[str, Persona]
+    council: Organisation
+    supplier: Organisation
+    pending_org: Organisation
+    # Objects that belong to one organisation, keyed by organisation id.
+    target_member: dict[int, int] = field(default_factory=dict)
+    open_invitation: dict[int, int] = field(default_factory=dict)
+    pending_request: dict[int, int] = field(default_factory=dict)
+    domain_id: int = 0
+    message_id: int = 0
+    some_user_id: int = 0
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def org_of(self, persona: Persona) -> Organisation:
+        """The organisation whose objects fill organisation-scoped parameters."""
+        if persona.user is not None and persona.user.organisation_id == self.supplier.id:
+            return self.supplier
+        return self.council
+
+    def other_org(self, org: Organisation) -> Organisation:
+        return self.council if org.id == self.supplier.id else self.supplier
+
+    def params(self, endpoint: str, rule: Rule, org: Organisation) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in sorted(rule.arguments):
+            values[name] = self.param(endpoint, name, org)
+        return values
+
+    def param(self, endpoint: str, name: str, org: Organisation) -> Any:
+        by_name: dict[str, Any] = {
+            "member_id": self.target_member[org.id],
+            "invitation_id": self.open_invitation[org.id],
+            "request_id": self.pending_request[org.id],
+            "org_id": self.pending_org.id,
+            "domain_id": self.domain_id,
+            "user_id": self.some_user_id,
+            "message_id": self.message_id,
+            "kind": "supplier",
+        }
+        if name == "token":
+            if endpoint not in self.tokens:
+                raise AssertionError(f"no token fixture for {endpoint}: add one to build_world")
+            return self.tokens[endpoint]
+        if name not in by_name:
+            raise AssertionError(
+                f"{endpoint} has a path parameter {name!r} the access matrix cannot fill: "
+                "create a real object for it in build_world"
+            )
+        return by_name[name]
+
+
+def build_world() -> World:
+    council_admin = council_user("org_admin")
+    council = council_admin.organisation
+    supplier = SupplierFactory()
+    personas = {
+        "anonymous": Persona("anonymous", None),
+        "supplier_bidder": Persona(
+            "supplier_bidder", supplier_user("bidder", organisation=supplier)
+        ),
+        "supplier_org_admin": Persona(
+            "supplier_org_admin", supplier_user("org_admin", organisation=supplier)
+        ),
+        "council_challenge_owner": Persona(
+            "council_challenge_owner", council_user("challenge_owner", organisation=council)
+        ),
+        "council_procurement_officer": Persona(
+            "council_procurement_officer",
+            council_user("procurement_officer", organisation=council),
+        ),
+        "council_evaluator": Persona(
+            "council_evaluator", council_user("evaluator", organisation=council)
+        ),
+        "council_org_admin": Persona("council_org_admin", council_admin),
+        "platform_admin": Persona("platform_admin", admin_user()),
+    }
+    assert set(personas) == set(PERSONAS)
+    pending_org = SupplierFactory(status=OrgStatus.PENDING.value, verified_at=None)
+    supplier_user("org_admin", organisation=pending_org)
+    world = World(personas=personas, council=council, supplier=supplier, pending_org=pending_org)
+
+    admins = {council.id: council_admin, supplier.id: personas["supplier_org_admin"].user}
+    for org, member_maker, email in (
+        (council, council_user, "invitee@newtown.gov.uk"),
+        (supplier, supplier_user, "invitee@newco.example.com"),
+    ):
+        role = "evaluator" if org.is_council else "bidder"
+        world.target_member[org.id] = member_maker(role, organisation=org).id
+        invitation = organisations.invite(admins[org.id], email, [role])
+        world.open_invitation[org.id] = invitation.id
+        joiner = UserFactory(
+            email=f"joiner{org.id}@{'joiners.gov.uk' if org.is_council else 'example.com'}"
+        )
+        request = JoinRequest(user=joiner, organisation=org)
+        db.session.add(request)
+        db.session.commit()
+        world.pending_request[org.id] = request.id
+
+    world.tokens["auth.accept_invitation"] = token_from(
+        last_email("invitee@newtown.gov.uk").body_text, "/invitations/"
+    )
+    unverified = UserFactory(email="unverified@example.com", email_verified_at=None)
+    accounts.resend_verification(unverified.email)
+    world.tokens["auth.verify_email"] = token_from(
+        last_email(unverified.email).body_text, "/verify-email/"
+    )
+    forgetful = UserFactory(email="forgetful@example.com")
+    accounts.request_password_reset(forgetful.email)
+    world.tokens["auth.reset_password"] = token_from(
+        last_email(forgetful.email).body_text, "/password/reset/"
+    )
+
+    domain = AllowedDomain(domain="newtown.example.org")
+    db.session.add(domain)
+    db.session.commit()
+    world.domain_id = domain.id
+    world.message_id = last_email(forgetful.email).id
+    world.some_user_id = UserFactory(email="bystander@example.com").id
+    return world
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    return build_world()
+
+
+# --------------------------------------------------------------------------- the matrix
+
+
+def _request(client: Any, method: str, url: str) -> Any:
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, data={})
+
+
+def _check(endpoint: str, method: str, url: str, persona: Persona, outcome: str,
+           response: Any) -> str | None:
+    """None when the response is the expected outcome, else a description of the mismatch."""
+    status = response.status_code
+    got = f"{status} {response.headers.get('Location', '')}".strip()
+    if outcome == SIGN_IN:
+        if not is_sign_in_redirect(response, url):
+            return f"expected a redirect to /sign-in?next={url}, got {got}"
+        return None
+    if outcome == FORBIDDEN:
+        return None if status == 403 else f"expected 403, got {got}"
+    # Allowed: the access rule let them through to the view.
+    if status >= 500 or status in {401, 403, 404, 405} or is_sign_in_redirect(response):
+        return f"expected to be let through, got {got}"
+    if method == "GET":
+        redirect_to = PUBLIC_REDIRECTS_WHEN_SIGNED_IN.get(endpoint)
+        if redirect_to and not persona.anonymous:
+            if status != 302 or response.headers["Location"] != redirect_to:
+                return f"expected a redirect to {redirect_to}, got {got}"
+        elif status != 200:
+            return f"expected 200, got {got}"
+    return None
+
+
+def _url(app: Flask, world: World, endpoint: str, org: Organisation,
+         **replace: Any) -> str:
+    rule = _rule(app, endpoint)
+    values = world.params(endpoint, rule, org)
+    values.update(replace)
+    with app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def _rule(app: Flask, endpoint: str) -> Rule:
+    return next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+
+
+def _declared(app: Flask, endpoint: str) -> str:
+    declared = rule_of(app.view_functions[endpoint])
+    assert declared is not None, endpoint
+    return declared
+
+
+GET_ROUTES = [(endpoint, path) for endpoint, method, path in ROUTES if method == "GET"]
+POST_ROUTES = [(endpoint, path) for endpoint, method, path in ROUTES if method == "POST"]
+
+
+@pytest.mark.parametrize("persona_name", PERSONAS)
+def test_get_matrix(app: Flask, world: World, persona_name: str) -> None:
+    """Every GET route, as one kind of person (GET pages change nothing, so one world)."""
+    persona = world.personas[persona_name]
+    client = browser(app, persona.user)
+    problems = []
+    for endpoint, path in GET_ROUTES:
+        declared = _declared(app, endpoint)
+        url = _url(app, world, endpoint, world.org_of(persona))
+        outcome = expected_outcome(declared, persona.user)
+        problem = _check(endpoint, "GET", url, persona, outcome, client.get(url))
+        if problem:
+            problems.append(f"GET {path} (rule {declared}): {problem}")
+    assert not problems, f"as {persona_name}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize(("endpoint", "path"), POST_ROUTES, ids=[p for _, p in POST_ROUTES])
+def test_post_matrix(app: Flask, world: World, endpoint: str, path: str) -> None:
+    """One POST route, as every kind of person (each acts on their own organisation's
+    objects, so the people who are let through do not disturb each other)."""
+    declared = _declared(app, endpoint)
+    problems = []
+    for name in PERSONAS:
+        persona = world.personas[name]
+        url = _url(app, world, endpoint, world.org_of(persona))
+        outcome = expected_outcome(declared, persona.user)
+        response = browser(app, persona.user).post(url, data={})
+        problem = _check(endpoint, "POST", url, persona, outcome, response)
+        if problem:
+            problems.append(f"{name}: {problem}")
+    assert not problems, f"POST {path} (rule {declared}):\n  " + "\n  ".join(problems)
+
+
+def _id_routes(*rule_kinds: str) -> list[tuple[str, str, str]]:
+    app = _route_app()
+    chosen = []
+    for endpoint, method, path in ROUTES:
+        rule = _rule(app, endpoint)
+        declared = _declared(app, endpoint)
+        has_id = any(isinstance(rule._converters[a], IntegerConverter) for a in rule.arguments)
+        if has_id and declared.split(":")[0] in rule_kinds:
+            chosen.append((endpoint, method, path))
+    return chosen
+
+
+ORG_SCOPED = _id_routes("roles")
+ID_ROUTES = _id_routes("roles", "platform_admin", "signed_in", "public")
+
+
+def test_org_admins_get_404_for_another_organisations_objects(app: Flask, world: World) -> None:
+    assert ORG_SCOPED, "no organisation-scoped routes with ids were found"
+    problems = []
+    for endpoint, method, path in ORG_SCOPED:
+        for name in ("council_org_admin", "supplier_org_admin"):
+            persona = world.personas[name]
+            foreign = world.other_org(world.org_of(persona))
+            url = _url(app, world, endpoint, foreign)
+            response = _request(browser(app, persona.user), method, url)
+            if response.status_code != 404:
+                problems.append(f"{name} {method} {path}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+
+    # Nothing of either organisation changed.
+    for org in (world.council, world.supplier):
+        assert fresh(User, world.target_member[org.id]).organisation_id == org.id
+        assert fresh(Invitation, world.open_invitation[org.id]).revoked_at is None
+        assert fresh(JoinRequest, world.pending_request[org.id]).status == JoinStatus.PENDING
+
+
+def test_unknown_ids_give_404_to_people_allowed_in(app: Flask, world: World) -> None:
+    assert ID_ROUTES
+    problems = []
+    clients: dict[str, Any] = {}
+    for endpoint, method, path in ID_ROUTES:
+        declared = _declared(app, endpoint)
+        persona = next(
+            world.personas[n] for n in PERSONAS
+            if world.personas[n].user is not None
+            and expected_outcome(declared, world.personas[n].user) == ALLOW
+        )
+        rule = _rule(app, endpoint)
+        missing = {a: 987654 for a in rule.arguments
+                   if isinstance(rule._converters[a], IntegerConverter)}
+        url = _url(app, world, endpoint, world.org_of(persona), **missing)
+        if persona.name not in clients:
+            clients[persona.name] = browser(app, persona.user)
+        response = _request(clients[persona.name], method, url)
+        if response.status_code != 404:
+            problems.append(f"{persona.name} {method} {path}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+def test_anonymous_redirect_keeps_the_query_string(app: Flask) -> None:
+    response = browser(app).get("/admin/users?q=smith")
+    assert is_sign_in_redirect(response, "/admin/users?q=smith")
+
+
+def test_anonymous_post_to_a_protected_route_changes_nothing(app: Flask, world: World) -> None:
+    council = world.council
+    member_id = world.target_member[council.id]
+    response = browser(app).post(f"/organisation/members/{member_id}/remove")
+    assert is_sign_in_redirect(response, f"/organisation/members/{member_id}/remove")
+    assert fresh(User, member_id).organisation_id == council.id
+
+
+def test_suspended_org_admin_is_signed_out_and_cannot_use_admin_pages(
+    app: Flask, world: World
+) -> None:
+    """A suspended person's existing session stops working on the very next request."""
+    admin = world.personas["council_org_admin"].user
+    assert admin is not None
+    client = browser(app, admin)
+    assert client.get("/organisation/invite").status_code == 200
+    platform = world.personas["platform_admin"].user
+    assert platform is not None
+    admin_service.suspend_user(platform, admin.id, "Left the council")
+    assert is_sign_in_redirect(client.get("/organisation/invite"), "/organisation/invite")
+
+
+def test_the_matrix_loads_real_objects(app: Flask, world: World) -> None:
+    """The ids used to fill parameters point at real rows of the right organisations."""
+    for org in (world.council, world.supplier):
+        assert fresh(User, world.target_member[org.id]).organisation_id == org.id
+        assert fresh(Invitation, world.open_invitation[org.id]).organisation_id == org.id
+        assert fresh(JoinRequest, world.pending_request[org.id]).organisation_id == org.id
+    assert fresh(Organisation, world.pending_org.id).status == OrgStatus.PENDING
+    assert fresh(OutboxEmail, world.message_id)
+    assert fresh(AllowedDomain, world.domain_id)
+
+
+def test_sensitive_areas_keep_their_rules() -> None:
+    """Policy by area, so a new admin or team page cannot ship with a weaker rule."""
+    app = _route_app()
+    for endpoint, view in app.view_functions.items():
+        rule = rule_of(view)
+        if endpoint.startswith("admin."):
+            assert rule == "platform_admin", f"{endpoint} is an admin page but has rule {rule}"
+        if endpoint.startswith("organisation.") and endpoint != "organisation.team":
+            assert rule == "roles:any:org_admin", (
+                f"{endpoint} manages the team but has rule {rule}"
+            )
+    assert rule_of(app.view_functions["organisation.team"]) == "roles:any:member"
