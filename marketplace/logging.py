@@ -53,13 +53,18 @@ def configure_logging(app: Flask) -> None:
         started = g.get("request_started")
         response.headers["X-Request-ID"] = g.get("request_id", "")
         if started is not None and request.endpoint != "static":
+            duration = round((time.perf_counter() - started) * 1000, 1)
             access.info(
-                "request",
+                "%s %s %s %sms",
+                request.method,
+                request.path,
+                response.status_code,
+                duration,
                 extra={
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "duration_ms": duration,
                 },
             )
         return response

@@ -36,6 +36,24 @@ def email_field(label: str = "Email address", description: str = "") -> EmailFie
     )
 
 
+CHOOSING_HINT = "At least 10 characters. Three or more random words work well"
+
+
+def new_password_field(label: str = "New password", description: str = CHOOSING_HINT,
+                       required: str = "Enter a new password") -> PasswordField:
+    return PasswordField(label, widget=GovPasswordInput(), description=description,
+                         validators=[InputRequired(message=required)],
+                         render_kw={"autocomplete": "new-password"})
+
+
+def confirm_password_field(target: str, label: str = "Confirm new password",
+                           required: str = "Confirm your new password") -> PasswordField:
+    return PasswordField(label, widget=GovPasswordInput(),
+                         validators=[InputRequired(message=required),
+                                     EqualTo(target, message="Passwords must match")],
+                         render_kw={"autocomplete": "new-password"})
+
+
 class KindForm(BaseForm):
     kind = RadioField(
         "What kind of organisation do you work for?",
@@ -58,20 +76,9 @@ class RegisterForm(BaseForm):
         render_kw={"autocomplete": "name", "spellcheck": "false"},
     )
     email = email_field(description=EMAIL_HINT)
-    password = PasswordField(
-        "Create a password",
-        widget=GovPasswordInput(),
-        description="At least 10 characters. Three or more random words work well",
-        validators=[InputRequired(message="Enter a password")],
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_confirm = PasswordField(
-        "Confirm password",
-        widget=GovPasswordInput(),
-        validators=[InputRequired(message="Confirm your password"),
-                    EqualTo("password", message="Passwords must match")],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field("Create a password", required="Enter a password")
+    password_confirm = confirm_password_field("password", "Confirm password",
+                                              "Confirm your password")
     organisation_choice = RadioField(
         "Your organisation",
         widget=GovRadioInput(),
@@ -116,20 +123,8 @@ class EmailOnlyForm(BaseForm):
 
 
 class NewPasswordForm(BaseForm):
-    password = PasswordField(
-        "New password",
-        widget=GovPasswordInput(),
-        description="At least 10 characters. Three or more random words work well",
-        validators=[InputRequired(message="Enter a new password")],
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_confirm = PasswordField(
-        "Confirm new password",
-        widget=GovPasswordInput(),
-        validators=[InputRequired(message="Confirm your new password"),
-                    EqualTo("password", message="Passwords must match")],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field()
+    password_confirm = confirm_password_field("password")
     submit = SubmitField("Save password", widget=GovSubmitInput())
 
 
@@ -140,20 +135,9 @@ class ChangePasswordForm(BaseForm):
         validators=[InputRequired(message="Enter your current password")],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = PasswordField(
-        "New password",
-        widget=GovPasswordInput(),
-        description="At least 10 characters. Changing it signs you out on every other device",
-        validators=[InputRequired(message="Enter a new password")],
-        render_kw={"autocomplete": "new-password"},
-    )
-    new_password_confirm = PasswordField(
-        "Confirm new password",
-        widget=GovPasswordInput(),
-        validators=[InputRequired(message="Confirm your new password"),
-                    EqualTo("new_password", message="Passwords must match")],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password = new_password_field(
+        description="At least 10 characters. Changing it signs you out on every other device")
+    new_password_confirm = confirm_password_field("new_password")
     submit = SubmitField("Change password", widget=GovSubmitInput())
 
 

@@ -123,13 +123,18 @@ def users(actor: User, q: str | None = None, limit: int = 200) -> list[User]:
     return list(db.session.scalars(stmt.order_by(User.email).limit(limit)))
 
 
-@transactional
-def suspend_user(actor: User, user_id: int, reason: str) -> User:
-    """Stop someone signing in and end their sessions."""
+def _user(actor: User, user_id: int) -> User:
     require_admin(actor)
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("User not found")
+    return user
+
+
+@transactional
+def suspend_user(actor: User, user_id: int, reason: str) -> User:
+    """Stop someone signing in and end their sessions."""
+    user = _user(actor, user_id)
     if user.id == actor.id:
         raise ValidationFailed("You cannot suspend your own account")
     reason = reason.strip()
@@ -148,10 +153,8 @@ def suspend_user(actor: User, user_id: int, reason: str) -> User:
 
 @transactional
 def reinstate_user(actor: User, user_id: int) -> User:
-    require_admin(actor)
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("User not found")
+    """Let a suspended person sign in again."""
+    user = _user(actor, user_id)
     if user.suspended_at is None:
         raise Conflict("This account is not suspended")
     before = snapshot(user)
