@@ -18,8 +18,40 @@ from marketplace.models.accounts import (
 )
 from marketplace.models.audit import AuditEvent, OutboxEmail
 from marketplace.models.base import Base, utcnow
+from marketplace.models.challenges import (
+    PUBLIC_STATUSES,
+    STATUS_LABELS,
+    Challenge,
+    ChallengeAmendment,
+    ChallengeCpv,
+    ChallengeFollow,
+    ChallengeOutcome,
+    ChallengeRequirement,
+    ChallengeSponsor,
+    ChallengeStage,
+    ChallengeStatus,
+    ClarificationQuestion,
+    EvaluationCriterion,
+    QuestionStatus,
+    RequirementKind,
+)
 
 __all__ = [
+    "PUBLIC_STATUSES",
+    "STATUS_LABELS",
+    "Challenge",
+    "ChallengeAmendment",
+    "ChallengeCpv",
+    "ChallengeFollow",
+    "ChallengeOutcome",
+    "ChallengeRequirement",
+    "ChallengeSponsor",
+    "ChallengeStage",
+    "ChallengeStatus",
+    "ClarificationQuestion",
+    "EvaluationCriterion",
+    "QuestionStatus",
+    "RequirementKind",
     "ROLES_BY_KIND",
     "ROLE_HINTS",
     "ROLE_LABELS",

@@ -1,0 +1,202 @@
+"""Public challenge search: filters, sorting, pagination and typo-tolerant keywords.
+
+Keywords are matched against each challenge's ``search_text``. Each query word is first
+corrected against the vocabulary of published challenges with rapidfuzz (so "potholle" finds
+"pothole"), then every word must match. The vocabulary is cached per process and rebuilt when
+the published set changes (a cheap fingerprint query on each search), so several workers never
+serve a stale index.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from marketplace import reference
+from marketplace.extensions import db
+from marketplace.models import Challenge, ChallengeCpv, ChallengeSponsor, utcnow
+
+PAGE_SIZE = 20
+WORD_RE = re.compile(r"[a-z0-9]+")
+STOP_WORDS = {"the", "and", "for", "with", "how", "might", "can", "our", "that", "this",
+              "are", "from", "into", "who", "what", "their", "your", "you", "its"}
+
+SORTS = {
+    "closing": "Closing soonest",
+    "newest": "Newest",
+    "budget": "Highest budget",
+}
+STATUS_FILTERS = {
+    "open": "Open",
+    "closed": "Closed",
+    "awarded": "Awarded",
+}
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    q: str = ""
+    status: str | None = None
+    region: str | None = None
+    division: str | None = None
+    budget: str | None = None
+    council_id: int | None = None
+    sme: bool = False
+    sort: str = "closing"
+    page: int = 1
+
+
+@dataclass
+class SearchPage:
+    items: list[Challenge]
+    total: int
+    page: int
+    pages: int
+    params: SearchParams
+    corrections: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _Vocabulary:
+    """Words of published challenges, rebuilt when the published set changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[object, ...] | None = None
+        self._words: list[str] = []
+        self._set: frozenset[str] = frozenset()
+
+    def _fingerprint(self) -> tuple[object, ...]:
+        row = db.session.execute(
+            select(func.count(Challenge.id), func.max(Challenge.updated_at)).where(
+                Challenge.published_at.is_not(None))
+        ).one()
+        return (db.engine.url.render_as_string(), row[0], row[1])
+
+    def words(self) -> tuple[list[str], frozenset[str]]:
+        key = self._fingerprint()
+        with self._lock:
+            if key != self._key:
+                found: set[str] = set()
+                for (text,) in db.session.execute(
+                    select(Challenge.search_text).where(Challenge.published_at.is_not(None))
+                ):
+                    found.update(w for w in WORD_RE.findall(text or "") if len(w) >= 3)
+                self._words = sorted(found)
+                self._set = frozenset(found)
+                self._key = key
+            return self._words, self._set
+
+
+VOCABULARY = _Vocabulary()
+
+
+def query_words(q: str) -> list[str]:
+    return [w for w in WORD_RE.findall(q.lower()) if w not in STOP_WORDS][:8]
+
+
+def expand(word: str, words: list[str], known: frozenset[str]) -> list[str]:
+    """The vocabulary words a query word should match: itself, its singular, near spellings."""
+    variants = {word}
+    for suffix in ("ies", "es", "s"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            variants.add(word[: -len(suffix)] + ("y" if suffix == "ies" else ""))
+    if any(v in known for v in variants) or len(word) < 4:
+        return sorted(variants)
+    cutoff = 80 if len(word) >= 6 else 75
+    close = process.extract(word, words, scorer=fuzz.ratio, score_cutoff=cutoff, limit=4)
+    return sorted(variants | {match for match, _score, _i in close})
+
+
+def public_filter(now: datetime) -> list[object]:
+    return [Challenge.published_at.is_not(None), Challenge.published_at <= now]
+
+
+def _status_clause(status: str, now: datetime):  # type: ignore[no-untyped-def]
+    derived = Challenge.status_sql(now)
+    if status == "open":
+        return derived == "open"
+    if status == "closed":
+        return derived.in_(["closed", "evaluation"])
+    if status == "awarded":
+        return derived == "awarded"
+    return None
+
+
+def build_query(params: SearchParams, now: datetime | None = None
+                ) -> tuple[Select[tuple[Challenge]], dict[str, list[str]]]:
+    """The filtered (unsorted, unpaginated) query and the keyword corrections used."""
+    now = now or utcnow()
+    stmt = select(Challenge).where(*public_filter(now))
+    corrections: dict[str, list[str]] = {}
+    words = query_words(params.q)
+    if words:
+        vocab, known = VOCABULARY.words()
+        for word in words:
+            options = expand(word, vocab, known)
+            if options != [word]:
+                corrections[word] = options
+            stmt = stmt.where(or_(*(Challenge.search_text.contains(o) for o in options)))
+    if params.status in STATUS_FILTERS:
+        stmt = stmt.where(_status_clause(params.status, now))
+    if params.region:
+        region = reference.normalise_region(params.region)
+        if region:
+            stmt = stmt.where(Challenge.region.in_([region, reference.UK_WIDE]))
+    if params.division and params.division.isdigit() and len(params.division) == 2:
+        stmt = stmt.where(Challenge.id.in_(
+            select(ChallengeCpv.challenge_id).where(
+                ChallengeCpv.code.startswith(params.division))))
+    band = next((b for b in reference.BUDGET_BANDS if b[0] == params.budget), None)
+    if band is not None:
+        _key, _label, low, high = band
+        stmt = stmt.where(Challenge.budget_max >= low)
+        if high is not None:
+            stmt = stmt.where(Challenge.budget_max < high)
+    if params.council_id:
+        stmt = stmt.where(or_(
+            Challenge.lead_council_id == params.council_id,
+            Challenge.id.in_(select(ChallengeSponsor.challenge_id).where(
+                ChallengeSponsor.organisation_id == params.council_id))))
+    if params.sme:
+        stmt = stmt.where(Challenge.sme_suitable.is_(True))
+    return stmt, corrections
+
+
+def _ordered(stmt: Select[tuple[Challenge]], params: SearchParams, now: datetime
+             ) -> Select[tuple[Challenge]]:
+    if params.sort == "newest":
+        return stmt.order_by(Challenge.published_at.desc(), Challenge.id.desc())
+    if params.sort == "budget":
+        return stmt.order_by(Challenge.budget_max.desc().nulls_last(), Challenge.id.desc())
+    # Closing soonest: open challenges by deadline, then the rest, most recently closed first.
+    still_open = and_(Challenge.submission_deadline > now,
+                      Challenge.withdrawn_at.is_(None), Challenge.cancelled_at.is_(None))
+    return stmt.order_by(
+        case((still_open, 0), else_=1),
+        case((still_open, Challenge.submission_deadline), else_=None).asc(),
+        Challenge.submission_deadline.desc(),
+        Challenge.id.desc(),
+    )
+
+
+def search(params: SearchParams, now: datetime | None = None) -> SearchPage:
+    """One page of published challenges matching the parameters."""
+    now = now or utcnow()
+    stmt, corrections = build_query(params, now)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = total or 0
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(max(1, params.page), pages)
+    items = list(db.session.scalars(
+        _ordered(stmt, params, now)
+        .options(selectinload(Challenge.lead_council))
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    return SearchPage(items=items, total=total, page=page, pages=pages, params=params,
+                      corrections=corrections)
