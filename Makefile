@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test test-postgres lint db-upgrade demo assets clean
+.PHONY: install run serve test test-postgres lint db-upgrade demo assets bench-search clean
 
 install: $(STAMP) $(ASSETS)
 
@@ -53,6 +53,10 @@ test-postgres: install
 
 lint: install
 	$(BIN)/ruff check marketplace tests migrations wsgi.py gunicorn.conf.py
+
+## make bench-search: time the public challenge pages on 10,000 challenges (throwaway SQLite)
+bench-search: install
+	$(FLASK) bench-search $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules marketplace/static/dist marketplace/static/govuk .pytest_cache

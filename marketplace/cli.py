@@ -11,6 +11,10 @@ from marketplace.services.errors import ServiceError
 
 
 def register_cli(app: Flask) -> None:
+    from marketplace import bench_search
+
+    bench_search.register(app)
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--name", default=None, help="Full name (asked for when missing).")

@@ -94,6 +94,8 @@ class Challenge(Base):
         CheckConstraint("published_at IS NULL OR submission_deadline IS NOT NULL",
                         name="published_has_deadline"),
         Index("ix_challenge_public", "published_at", "submission_deadline"),
+        # The council filter of the public search: councils with published challenges.
+        Index("ix_challenge_lead_published", "lead_council_id", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,7 +127,8 @@ class Challenge(Base):
     expected_award_date: Mapped[date | None] = mapped_column(Date)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed: the search vocabulary's freshness check reads the latest change.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     submitted_at: Mapped[datetime | None]
     submitted_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")

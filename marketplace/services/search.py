@@ -17,11 +17,18 @@ from datetime import datetime
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import Select, and_, case, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from marketplace import reference
 from marketplace.extensions import db
-from marketplace.models import Challenge, ChallengeCpv, ChallengeSponsor, utcnow
+from marketplace.models import (
+    Challenge,
+    ChallengeCpv,
+    ChallengeSponsor,
+    Organisation,
+    OrgKind,
+    utcnow,
+)
 
 PAGE_SIZE = 20
 WORD_RE = re.compile(r"[a-z0-9]+")
@@ -62,6 +69,17 @@ class SearchPage:
     params: SearchParams
     corrections: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def spelling(self) -> dict[str, list[str]]:
+        """The typo corrections only (query word -> near spellings used instead), leaving
+        out the word itself and its plain singular forms."""
+        found: dict[str, list[str]] = {}
+        for word, options in self.corrections.items():
+            near = [o for o in options if o not in variants(word)]
+            if near:
+                found[word] = near
+        return found
+
 
 class _Vocabulary:
     """Words of published challenges, rebuilt when the published set changes."""
@@ -73,10 +91,13 @@ class _Vocabulary:
         self._set: frozenset[str] = frozenset()
 
     def _fingerprint(self) -> tuple[object, ...]:
-        row = db.session.execute(
-            select(func.count(Challenge.id), func.max(Challenge.updated_at)).where(
-                Challenge.published_at.is_not(None))
-        ).one()
+        # Two subqueries so each is answered from an index (ix_challenge_public and
+        # ix_challenge_updated_at) instead of a scan of every challenge.
+        published = Challenge.published_at.is_not(None)
+        row = db.session.execute(select(
+            select(func.count(Challenge.id)).where(published).scalar_subquery(),
+            select(func.max(Challenge.updated_at)).where(published).scalar_subquery(),
+        )).one()
         return (db.engine.url.render_as_string(), row[0], row[1])
 
     def words(self) -> tuple[list[str], frozenset[str]]:
@@ -101,17 +122,28 @@ def query_words(q: str) -> list[str]:
     return [w for w in WORD_RE.findall(q.lower()) if w not in STOP_WORDS][:8]
 
 
-def expand(word: str, words: list[str], known: frozenset[str]) -> list[str]:
-    """The vocabulary words a query word should match: itself, its singular, near spellings."""
-    variants = {word}
+def variants(word: str) -> set[str]:
+    """The word and its plain singular forms ("surveys" -> "survey", "bodies" -> "body")."""
+    found = {word}
     for suffix in ("ies", "es", "s"):
         if word.endswith(suffix) and len(word) > len(suffix) + 2:
-            variants.add(word[: -len(suffix)] + ("y" if suffix == "ies" else ""))
-    if any(v in known for v in variants) or len(word) < 4:
-        return sorted(variants)
+            found.add(word[: -len(suffix)] + ("y" if suffix == "ies" else ""))
+    return found
+
+
+def expand(word: str, words: list[str], known: frozenset[str]) -> list[str]:
+    """The vocabulary words a query word should match: itself, its singular, near spellings."""
+    forms = variants(word)
+    if any(v in known for v in forms) or len(word) < 4:
+        return sorted(forms)
     cutoff = 80 if len(word) >= 6 else 75
     close = process.extract(word, words, scorer=fuzz.ratio, score_cutoff=cutoff, limit=4)
-    return sorted(variants | {match for match, _score, _i in close})
+    return sorted(forms | {match for match, _score, _i in close})
+
+
+def _shortest(options: list[str]) -> list[str]:
+    """Drop options that contain another option: "pothole" already matches "potholes"."""
+    return [o for o in options if not any(p != o and p in o for p in options)]
 
 
 def public_filter(now: datetime) -> list[object]:
@@ -142,7 +174,8 @@ def build_query(params: SearchParams, now: datetime | None = None
             options = expand(word, vocab, known)
             if options != [word]:
                 corrections[word] = options
-            stmt = stmt.where(or_(*(Challenge.search_text.contains(o) for o in options)))
+            stmt = stmt.where(or_(*(Challenge.search_text.contains(o)
+                                    for o in _shortest(options))))
     if params.status in STATUS_FILTERS:
         stmt = stmt.where(_status_clause(params.status, now))
     if params.region:
@@ -186,17 +219,61 @@ def _ordered(stmt: Select[tuple[Challenge]], params: SearchParams, now: datetime
     )
 
 
+def _page_ids(stmt: Select[tuple[Challenge]], params: SearchParams, now: datetime, page: int
+              ) -> tuple[list[int], int | None]:
+    """The ids on one page, in order, and the total (None when the page is empty).
+
+    Only ids and sort keys are sorted (sorting whole rows, long texts included, costs ten
+    times as much), and the total comes from the same scan as a window count."""
+    rows = db.session.execute(
+        _ordered(stmt.with_only_columns(Challenge.id, func.count().over()), params, now)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return [row[0] for row in rows], (rows[0][1] if rows else None)
+
+
 def search(params: SearchParams, now: datetime | None = None) -> SearchPage:
     """One page of published challenges matching the parameters."""
     now = now or utcnow()
     stmt, corrections = build_query(params, now)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    total = total or 0
+    page = max(1, params.page)
+    ids, total = _page_ids(stmt, params, now, page)
+    if total is None:
+        # Past the last page (or nothing matches): count, then show the last page.
+        total = db.session.scalar(
+            select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        last = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(page, last)
+        ids = _page_ids(stmt, params, now, page)[0] if total else []
     pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(max(1, params.page), pages)
-    items = list(db.session.scalars(
-        _ordered(stmt, params, now)
-        .options(selectinload(Challenge.lead_council))
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    # The list shows the lead council only; the statement's other parts are not loaded.
+    loaded = {c.id: c for c in db.session.scalars(
+        select(Challenge).where(Challenge.id.in_(ids))
+        .options(lazyload("*"), selectinload(Challenge.lead_council)))} if ids else {}
+    items = [loaded[i] for i in ids if i in loaded]
     return SearchPage(items=items, total=total, page=page, pages=pages, params=params,
                       corrections=corrections)
+
+
+def newest(limit: int = 50, now: datetime | None = None) -> list[Challenge]:
+    """The most recently published challenges (for the Atom feed)."""
+    now = now or utcnow()
+    return list(db.session.scalars(
+        select(Challenge).where(*public_filter(now))
+        .order_by(Challenge.published_at.desc(), Challenge.id.desc())
+        .options(lazyload("*"), selectinload(Challenge.lead_council))
+        .limit(limit)))
+
+
+def councils_with_challenges(now: datetime | None = None) -> list[Organisation]:
+    """Councils that lead or co-sponsor at least one published challenge, by name."""
+    now = now or utcnow()
+    # Correlated EXISTS: a few index look-ups per council rather than a scan of challenges.
+    leads = select(Challenge.id).where(
+        Challenge.lead_council_id == Organisation.id, *public_filter(now))
+    sponsors = select(ChallengeSponsor.challenge_id).join(
+        Challenge, Challenge.id == ChallengeSponsor.challenge_id).where(
+        ChallengeSponsor.organisation_id == Organisation.id, *public_filter(now))
+    return list(db.session.scalars(
+        select(Organisation).where(Organisation.kind == OrgKind.COUNCIL.value,
+                                   or_(leads.exists(), sponsors.exists()))
+        .order_by(Organisation.name, Organisation.id)))

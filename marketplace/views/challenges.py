@@ -1,0 +1,405 @@
+"""Public challenge pages: search and filters, the challenge page with its Q&A and
+amendments, the Atom feed, and supplier actions (questions, following)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict
+
+from marketplace import access, reference
+from marketplace.forms.accounts import ConfirmForm
+from marketplace.forms.questions import QUESTION_MAX, QuestionForm
+from marketplace.models import STATUS_LABELS, Challenge, ChallengeStatus, User, utcnow
+from marketplace.services import challenges as service
+from marketplace.services import search
+from marketplace.services.email import absolute_url
+from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from marketplace.templating import UK, uk_date
+
+bp = Blueprint("challenges", __name__, url_prefix="/challenges")
+
+FEED_SIZE = 50
+MAX_QUERY = 200
+MAX_PAGE = 100_000
+TRUE_VALUES = {"1", "true", "on", "yes", "y"}
+
+# GOV.UK Frontend 6 tag colours for each state.
+STATUS_COLOURS = {
+    "draft": "grey",
+    "awaiting_approval": "yellow",
+    "approved": "turquoise",
+    "open": "green",
+    "closed": "grey",
+    "evaluation": "teal",
+    "awarded": "purple",
+    "no_suitable_supplier": "grey",
+    "withdrawn": "orange",
+    "cancelled": "red",
+}
+
+
+def _actor() -> User | None:
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+# Search parameters ------------------------------------------------------------------------
+
+def _int(value: str | None, default: int | None = None) -> int | None:
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        return default
+
+
+def parse_params(args: MultiDict[str, str], council_ids: set[int]) -> search.SearchParams:
+    """Search parameters from the query string; anything unknown or malformed is ignored."""
+    q = " ".join((args.get("q") or "").split())[:MAX_QUERY]
+    status = args.get("status") if args.get("status") in search.STATUS_FILTERS else None
+    region = reference.normalise_region(args.get("region") or "")
+    division = (args.get("division") or "").strip()
+    if division not in {d.division for d in reference.cpv_divisions()}:
+        division = ""
+    budget = args.get("budget")
+    if budget not in {band.key for band in reference.BUDGET_BANDS}:
+        budget = None
+    council_id = _int(args.get("council"))
+    if council_id not in council_ids:
+        council_id = None
+    sort = args.get("sort") if args.get("sort") in search.SORTS else "closing"
+    page = _int(args.get("page"), 1) or 1
+    page = min(max(page, 1), MAX_PAGE)
+    return search.SearchParams(
+        q=q, status=status, region=region, division=division or None, budget=budget,
+        council_id=council_id, sme=(args.get("sme") or "").lower() in TRUE_VALUES,
+        sort=sort, page=page)
+
+
+def query_args(params: search.SearchParams, **changes: Any) -> dict[str, Any]:
+    """The query string for these parameters, leaving out defaults."""
+    values: dict[str, Any] = {
+        "q": params.q, "status": params.status, "region": params.region,
+        "division": params.division, "budget": params.budget, "council": params.council_id,
+        "sme": "1" if params.sme else None,
+        "sort": params.sort if params.sort != "closing" else None,
+        "page": params.page,
+    }
+    values.update(changes)
+    if values["page"] == 1:
+        values["page"] = None
+    return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def pagination(result: search.SearchPage) -> dict[str, Any] | None:
+    """Parameters for the GOV.UK pagination component (first, last and around the current)."""
+    if result.pages <= 1:
+        return None
+
+    def href(page: int) -> str:
+        return url_for("challenges.index", **query_args(result.params, page=page))
+
+    shown = sorted({1, result.pages, *range(result.page - 1, result.page + 2)})
+    items: list[dict[str, Any]] = []
+    previous = 0
+    for number in shown:
+        if not 1 <= number <= result.pages:
+            continue
+        if previous and number > previous + 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": href(number),
+                      "current": number == result.page})
+        previous = number
+    params: dict[str, Any] = {"items": items, "landmarkLabel": "Search results pages"}
+    if result.page > 1:
+        params["previous"] = {"href": href(result.page - 1)}
+    if result.page < result.pages:
+        params["next"] = {"href": href(result.page + 1)}
+    return params
+
+
+def active_filters(params: search.SearchParams, councils: dict[int, str]) -> list[str]:
+    found = []
+    if params.status:
+        found.append(search.STATUS_FILTERS[params.status])
+    if params.region:
+        found.append(params.region)
+    if params.division:
+        found.append(reference.division_label(params.division))
+    if params.budget:
+        found.append(next(b.label for b in reference.BUDGET_BANDS if b.key == params.budget))
+    if params.council_id:
+        found.append(councils[params.council_id])
+    if params.sme:
+        found.append("Suitable for SMEs")
+    return found
+
+
+# Views ----------------------------------------------------------------------------------
+
+@bp.get("")
+@access.public
+def index():
+    councils = search.councils_with_challenges()
+    council_names = {c.id: c.name for c in councils}
+    params = parse_params(request.args, set(council_names))
+    result = search.search(params)
+    return render_template(
+        "challenges/index.html",
+        result=result,
+        params=params,
+        councils=councils,
+        regions=reference.REGIONS,
+        divisions=reference.cpv_divisions(),
+        budget_bands=reference.BUDGET_BANDS,
+        sorts=search.SORTS,
+        statuses=search.STATUS_FILTERS,
+        pagination=pagination(result),
+        filters_used=active_filters(params, council_names),
+        now=utcnow(),
+    )
+
+
+def _challenge_or_404(challenge_id: int) -> Challenge:
+    try:
+        return service.get_challenge(challenge_id, _actor())
+    except NotFound:
+        abort(404)
+
+
+def _render_detail(challenge: Challenge, form: QuestionForm | None = None, status: int = 200):
+    actor = _actor()
+    supplier = bool(actor and actor.is_supplier_user)
+    can_ask = bool(supplier and actor.has_role(*service.SUPPLIER_ROLES))  # type: ignore[union-attr]
+    council_editor = bool(actor and actor.is_council_user and actor.has_role(*service.EDITORS))
+    original = challenge.copied_from
+    if original is not None and not service.visible_to(actor, original):
+        original = None
+    questions_open = service.questions_open(challenge)
+    if form is None and can_ask and questions_open:
+        form = QuestionForm()
+    return render_template(
+        "challenges/detail.html",
+        challenge=challenge,
+        status_value=challenge.status.value,
+        amendments=sorted(challenge.amendments, key=lambda a: a.created_at, reverse=True),
+        published_questions=service.published_questions(challenge),
+        own_questions=service.questions_for_supplier(actor, challenge) if supplier else [],
+        questions_open=questions_open,
+        can_ask=can_ask,
+        form=form if can_ask and questions_open else None,
+        question_max=QUESTION_MAX,
+        supplier=supplier,
+        following=service.is_following(actor, challenge),
+        # Any council's editors may reuse what they can see (the council pages make the copy).
+        reuse_url=url_for("council.copy", challenge_id=challenge.id) if council_editor else None,
+        reused=service.reuse_count(challenge),
+        original=original,
+        confirm=ConfirmForm(),
+    ), status
+
+
+@bp.get("/<int:challenge_id>")
+@access.public
+def detail(challenge_id: int):
+    return _render_detail(_challenge_or_404(challenge_id))
+
+
+@bp.post("/<int:challenge_id>/questions")
+@access.roles("bidder", "org_admin", kind="supplier")
+def ask(challenge_id: int):
+    challenge = _challenge_or_404(challenge_id)
+    form = QuestionForm()
+    status = 400
+    if form.validate_on_submit():
+        try:
+            service.ask_question(_actor(), challenge_id, form.question.data)
+        except NotFound:
+            abort(404)
+        except PermissionDenied:
+            abort(403)
+        except ServiceError as err:
+            form.apply_error(err)
+            status = 409 if isinstance(err, Conflict) else 400
+        else:
+            flash("Your question has been sent to the council. You will get an email when it "
+                  "is answered", "success")
+            return redirect(url_for("challenges.detail", challenge_id=challenge_id,
+                                    _anchor="your-questions"))
+    if not service.questions_open(challenge):
+        # The form is no longer on the page, so its errors go in the page's error summary.
+        for item in form.error_list():
+            flash(item["text"], "error")
+    return _render_detail(challenge, form, status)
+
+
+def _follow_action(challenge_id: int, follow: bool):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        if follow:
+            service.follow(_actor(), challenge_id)
+        else:
+            service.unfollow(_actor(), challenge_id)
+    except NotFound:
+        abort(404)
+    except ServiceError as err:
+        flash(err.message, "error")
+    else:
+        flash("You are following this challenge. We will email you about amendments, answers "
+              "to questions and if it is withdrawn" if follow
+              else "You are no longer following this challenge", "success")
+    return redirect(url_for("challenges.detail", challenge_id=challenge_id))
+
+
+@bp.post("/<int:challenge_id>/follow")
+@access.signed_in
+def follow(challenge_id: int):
+    return _follow_action(challenge_id, True)
+
+
+@bp.post("/<int:challenge_id>/unfollow")
+@access.signed_in
+def unfollow(challenge_id: int):
+    return _follow_action(challenge_id, False)
+
+
+@bp.get("/feed.atom")
+@access.public
+def feed():
+    from feedgen.feed import FeedGenerator
+
+    # Entry ids and links come from BASE_URL, never the request's Host, so they are stable.
+    service_name = current_app.config["SERVICE_NAME"]
+    index_url = absolute_url("challenges.index")
+    items = search.newest(FEED_SIZE)
+    fg = FeedGenerator()
+    fg.id(index_url)
+    fg.title(f"New challenges – {service_name}")
+    fg.subtitle("Challenges published by councils on the marketplace, newest first")
+    fg.link(href=index_url, rel="alternate", type="text/html")
+    fg.link(href=absolute_url("challenges.feed"), rel="self",
+            type="application/atom+xml")
+    fg.language("en-GB")
+    fg.author({"name": service_name})
+    fg.updated(max((c.updated_at for c in items), default=utcnow()))
+    # feedgen writes entries in reverse order of adding them; add oldest first.
+    for challenge in reversed(items):
+        link = absolute_url("challenges.detail", challenge_id=challenge.id)
+        entry = fg.add_entry()
+        entry.id(link)
+        entry.title(challenge.title)
+        entry.link(href=link, rel="alternate", type="text/html")
+        entry.summary(challenge.summary or challenge.title)
+        entry.published(challenge.published_at)
+        entry.updated(max(challenge.updated_at, challenge.published_at))  # type: ignore[type-var]
+        entry.author({"name": challenge.lead_council.name})
+    body = fg.atom_str(pretty=False)
+    return Response(body, mimetype="application/atom+xml")
+
+
+# Template helpers (registered for the whole app: the council preview uses the partial) -----
+
+@bp.app_template_filter("status_tag_colour")
+def status_tag_colour(status: ChallengeStatus | str) -> str:
+    return "govuk-tag--" + STATUS_COLOURS.get(str(status), "grey")
+
+
+@bp.app_template_filter("status_label")
+def status_label(status: ChallengeStatus | str) -> str:
+    return STATUS_LABELS.get(str(status), str(status))
+
+
+def _days_until(when: datetime, now: datetime) -> int:
+    return (when.astimezone(UK).date() - now.astimezone(UK).date()).days
+
+
+@bp.app_template_filter("time_left")
+def time_left(when: datetime | date | None, now: datetime | None = None,
+              verb: str = "closes") -> str:
+    """"12 days left", "1 day left", "closes today" or "" when it has passed."""
+    if when is None:
+        return ""
+    now = now or utcnow()
+    if isinstance(when, datetime):
+        if when <= now:
+            return ""
+        days = _days_until(when, now)
+    else:
+        days = (when - now.astimezone(UK).date()).days
+        if days < 0:
+            return ""
+    if days <= 0:
+        return f"{verb} today"
+    return "1 day left" if days == 1 else f"{days} days left"
+
+
+@bp.app_template_filter("money")
+def money(amount: int | None) -> str:
+    return "" if amount is None else f"£{amount:,}"
+
+
+@bp.app_template_filter("budget_range")
+def budget_range(challenge: Challenge) -> str:
+    low, high = challenge.budget_min, challenge.budget_max
+    if low is not None and high is not None:
+        return money(high) if low == high else f"{money(low)} to {money(high)}"
+    if high is not None:
+        return f"Up to {money(high)}"
+    if low is not None:
+        return f"From {money(low)}"
+    return "Not stated"
+
+
+@bp.app_template_filter("cpv_label")
+def cpv_label(code: str) -> str:
+    entry = reference.load_cpv().get(code)
+    return entry.label if entry else ""
+
+
+@bp.app_template_filter("truncate_words")
+def truncate_words(text: str | None, length: int = 240) -> str:
+    """Cut text at a word boundary before ``length`` characters, adding an ellipsis."""
+    text = " ".join((text or "").split())
+    if len(text) <= length:
+        return text
+    cut = text[:length].rsplit(" ", 1)[0].rstrip(",.;:–-")
+    return cut + "…"
+
+
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+@bp.app_template_filter("paragraphs")
+def paragraphs(text: str | None, classes: str = "govuk-body") -> Markup:
+    """Escaped text as GOV.UK paragraphs: blank lines separate paragraphs, single line
+    breaks are kept."""
+    parts = [p.strip() for p in _BLANK_LINE.split((text or "").replace("\r\n", "\n"))]
+    return Markup("\n").join(
+        Markup('<p class="{}">{}</p>').format(classes, Markup("<br>\n").join(
+            escape(line) for line in part.split("\n")))
+        for part in parts if part)
+
+
+@bp.app_template_global("uk_date_only")
+def uk_date_only(value: date | None) -> str:
+    """A calendar date (not a moment), GOV.UK style."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return uk_date(value)
+    return f"{value.day} {value:%B %Y}"
