@@ -1,4 +1,5 @@
-"""Realistic demo data: councils, suppliers and people in every role."""
+"""Realistic demo data: councils, suppliers and people in every role, and challenges in every
+state (see ``marketplace/demo_challenges.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from marketplace import security
+from marketplace.demo_challenges import load_challenges
 from marketplace.extensions import db
 from marketplace.models import (
     JoinRequest,
@@ -68,6 +70,11 @@ ORGS: tuple[DemoOrg, ...] = (
         DemoPerson("Rhys Evans", "rhys.evans@cardiff.gov.uk",
                    (Role.ORG_ADMIN, Role.CHALLENGE_OWNER, Role.PROCUREMENT_OFFICER)),
     ), "https://www.cardiff.gov.uk"),
+    DemoOrg(OrgKind.COUNCIL, "Vale of Glamorgan Council", OrgStatus.VERIFIED, (
+        DemoPerson("Siân Llewellyn", "sian.llewellyn@valeofglamorgan.gov.uk",
+                   (Role.ORG_ADMIN, Role.CHALLENGE_OWNER, Role.PROCUREMENT_OFFICER),
+                   "Officer of a co-sponsoring council"),
+    ), "https://www.valeofglamorgan.gov.uk"),
     DemoOrg(OrgKind.COUNCIL, "Northumberland County Council", OrgStatus.PENDING, (
         DemoPerson("Judith Armstrong", "judith.armstrong@northumberland.gov.uk",
                    (Role.ORG_ADMIN, Role.CHALLENGE_OWNER, Role.PROCUREMENT_OFFICER),
@@ -118,13 +125,14 @@ def load_demo_data() -> bool:
         return False
     password_hash = security.hash_password(DEMO_PASSWORD)
     now = utcnow()
+    users: dict[str, User] = {}
+    orgs: dict[str, Organisation] = {}
     with unit_of_work():
         admin = User(email=ADMIN_EMAIL, full_name="Marketplace Support", is_platform_admin=True,
                      password_hash=password_hash, email_verified_at=now)
         db.session.add(admin)
         db.session.flush()
         audit.record("user.admin_created", admin, actor=None, actor_label="demo data")
-        orgs: dict[str, Organisation] = {}
         for spec in ORGS:
             org = Organisation(kind=spec.kind.value, name=spec.name,
                                name_key=Organisation.key_for(spec.name), status=spec.status.value,
@@ -144,6 +152,7 @@ def load_demo_data() -> bool:
                             role_rows=[UserRole(role=r.value) for r in person.roles])
                 db.session.add(user)
                 db.session.flush()
+                users[user.email] = user
                 audit.record("user.registered", user, actor=None, actor_label="demo data",
                              organisation=org,
                              after={"email": user.email, "roles": sorted(user.roles)})
@@ -151,4 +160,6 @@ def load_demo_data() -> bool:
                       email_verified_at=now)
         db.session.add(joiner)
         db.session.add(JoinRequest(user=joiner, organisation=orgs["Roadsense Analytics Ltd"]))
+    # Challenges go through the use cases, each in its own transaction.
+    load_challenges(users, orgs, now)
     return True

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, url_for
+from sqlalchemy import select
 from werkzeug.routing import IntegerConverter, Rule
 
 from marketplace import create_app
@@ -21,17 +22,25 @@ from marketplace.access import rule_of
 from marketplace.extensions import db
 from marketplace.models import (
     AllowedDomain,
+    Challenge,
+    ChallengeStatus,
+    ClarificationQuestion,
     Invitation,
     JoinRequest,
     JoinStatus,
     Organisation,
     OrgStatus,
     OutboxEmail,
+    QuestionStatus,
     User,
+    utcnow,
 )
 from marketplace.services import accounts, organisations
 from marketplace.services import admin as admin_service
+from marketplace.services import challenges as challenge_service
+from tests.challenge_support import publishable
 from tests.factories import (
+    CouncilFactory,
     SupplierFactory,
     UserFactory,
     admin_user,
@@ -59,6 +68,15 @@ PERSONAS = (
     "council_org_admin",
     "platform_admin",
 )
+
+# Routes whose challenge parameter is an unpublished draft (editing one that is published
+# sends you to the amendment page); every other route gets a published, open challenge.
+DRAFT_ENDPOINTS = {"council.edit_section"}
+
+# Routes with an organisation-scoped rule whose object is nevertheless public: anyone the
+# rule lets in may act on any published challenge, whichever council owns it (suppliers ask
+# questions; any council's editors reuse a challenge). Unpublished ones are still 404.
+PUBLIC_OBJECT_ENDPOINTS = {"challenges.ask", "council.copy"}
 
 # Public pages that, by design, send a signed-in person elsewhere (endpoint -> target path).
 PUBLIC_REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in": "/dashboard"}
@@ -117,7 +135,9 @@ def test_the_matrix_covers_the_important_routes() -> None:
     """A sanity check on route discovery itself (the matrix must not be silently empty)."""
     endpoints = {endpoint for endpoint, _, _ in ROUTES}
     assert {"main.dashboard", "organisation.member_roles", "admin.user",
-            "auth.accept_invitation"} <= endpoints
+            "auth.accept_invitation", "challenges.index", "challenges.detail",
+            "challenges.ask", "challenges.follow", "council.dashboard", "council.challenge",
+            "council.edit_section", "council.publish", "council.answer"} <= endpoints
     assert any(method == "POST" for _, method, _ in ROUTES)
 
 
@@ -167,10 +187,17 @@ class World:
     council: Organisation
     supplier: Organisation
     pending_org: Organisation
+    # A second council: the "other organisation" of council people.
+    other_council: Organisation
     # Objects that belong to one organisation, keyed by organisation id.
     target_member: dict[int, int] = field(default_factory=dict)
     open_invitation: dict[int, int] = field(default_factory=dict)
     pending_request: dict[int, int] = field(default_factory=dict)
+    # Each council's challenges (open: published and taking questions; draft: unpublished)
+    # and a pending question on its open challenge, keyed by council id.
+    open_challenge: dict[int, int] = field(default_factory=dict)
+    draft_challenge: dict[int, int] = field(default_factory=dict)
+    pending_question: dict[int, int] = field(default_factory=dict)
     domain_id: int = 0
     message_id: int = 0
     some_user_id: int = 0
@@ -183,7 +210,15 @@ class World:
         return self.council
 
     def other_org(self, org: Organisation) -> Organisation:
-        return self.council if org.id == self.supplier.id else self.supplier
+        """Another organisation of the same kind where there is one: the other council for
+        council people, the council for supplier people."""
+        return self.council if org.id != self.council.id else self.other_council
+
+    def challenge_council(self, org: Organisation) -> int:
+        """The council whose challenges fill challenge parameters: a council's own; for
+        everyone else (suppliers, people without an organisation) the main council's
+        published challenge, which the public pages show to anyone."""
+        return org.id if org.id in self.open_challenge else self.council.id
 
     def params(self, endpoint: str, rule: Rule, org: Organisation) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -192,6 +227,9 @@ class World:
         return values
 
     def param(self, endpoint: str, name: str, org: Organisation) -> Any:
+        owner = self.challenge_council(org)
+        challenges = (self.draft_challenge if endpoint in DRAFT_ENDPOINTS
+                      else self.open_challenge)
         by_name: dict[str, Any] = {
             "member_id": self.target_member[org.id],
             "invitation_id": self.open_invitation[org.id],
@@ -201,6 +239,9 @@ class World:
             "user_id": self.some_user_id,
             "message_id": self.message_id,
             "kind": "supplier",
+            "challenge_id": challenges[owner],
+            "question_id": self.pending_question[owner],
+            "section": "about",
         }
         if name == "token":
             if endpoint not in self.tokens:
@@ -242,12 +283,17 @@ def build_world() -> World:
     assert set(personas) == set(PERSONAS)
     pending_org = SupplierFactory(status=OrgStatus.PENDING.value, verified_at=None)
     supplier_user("org_admin", organisation=pending_org)
-    world = World(personas=personas, council=council, supplier=supplier, pending_org=pending_org)
+    other_admin = council_user("org_admin", organisation=CouncilFactory(name="Other Borough"))
+    other_council = other_admin.organisation
+    world = World(personas=personas, council=council, supplier=supplier,
+                  pending_org=pending_org, other_council=other_council)
 
-    admins = {council.id: council_admin, supplier.id: personas["supplier_org_admin"].user}
+    admins = {council.id: council_admin, supplier.id: personas["supplier_org_admin"].user,
+              other_council.id: other_admin}
     for org, member_maker, email in (
         (council, council_user, "invitee@newtown.gov.uk"),
         (supplier, supplier_user, "invitee@newco.example.com"),
+        (other_council, council_user, "invitee@otherborough.gov.uk"),
     ):
         role = "evaluator" if org.is_council else "bidder"
         world.target_member[org.id] = member_maker(role, organisation=org).id
@@ -281,6 +327,21 @@ def build_world() -> World:
     world.domain_id = domain.id
     world.message_id = last_email(forgetful.email).id
     world.some_user_id = UserFactory(email="bystander@example.com").id
+
+    # Challenges: the main council's officer persona publishes its own (an officer's draft
+    # is approved by publishing it), so the buttons the matrix presses find nothing to do.
+    asker = personas["supplier_bidder"].user
+    officers = {council.id: personas["council_procurement_officer"].user,
+                other_council.id: council_user("procurement_officer",
+                                               organisation=other_council)}
+    for org in (council, other_council):
+        officer = officers[org.id]
+        assert officer is not None and asker is not None
+        challenge = challenge_service.publish(officer, publishable(officer).id)
+        world.open_challenge[org.id] = challenge.id
+        world.draft_challenge[org.id] = publishable(officer, "Fly-tipping hotspots").id
+        question = challenge_service.ask_question(asker, challenge.id, "Is there a data room?")
+        world.pending_question[org.id] = question.id
     return world
 
 
@@ -390,28 +451,103 @@ def _id_routes(*rule_kinds: str) -> list[tuple[str, str, str]]:
     return chosen
 
 
-ORG_SCOPED = _id_routes("roles")
+ORG_SCOPED = [r for r in _id_routes("roles") if r[0] not in PUBLIC_OBJECT_ENDPOINTS]
 ID_ROUTES = _id_routes("roles", "platform_admin", "signed_in", "public")
+CHALLENGE_ROUTES = [(endpoint, method, path) for endpoint, method, path in ROUTES
+                    if "challenge_id" in _rule(_route_app(), endpoint).arguments]
 
 
-def test_org_admins_get_404_for_another_organisations_objects(app: Flask, world: World) -> None:
+def _let_in(declared: str, world: World) -> list[Persona]:
+    """The people the declared rule lets through, in PERSONAS order."""
+    return [world.personas[n] for n in PERSONAS
+            if expected_outcome(declared, world.personas[n].user) == ALLOW]
+
+
+def test_the_exceptions_are_real_organisation_scoped_routes() -> None:
+    scoped = {endpoint for endpoint, _, _ in _id_routes("roles")}
+    assert scoped >= PUBLIC_OBJECT_ENDPOINTS, PUBLIC_OBJECT_ENDPOINTS - scoped
+    endpoints = {endpoint for endpoint, _, _ in ROUTES}
+    assert endpoints >= DRAFT_ENDPOINTS, DRAFT_ENDPOINTS - endpoints
+
+
+def test_members_get_404_for_another_organisations_objects(app: Flask, world: World) -> None:
+    """Everyone an organisation-scoped rule lets in, given the objects of another
+    organisation of the same kind (a team member of another company; a challenge, even a
+    published one, or a question of another council on the council pages), gets 404."""
     assert ORG_SCOPED, "no organisation-scoped routes with ids were found"
+    assert any(endpoint.startswith("council.") for endpoint, _, _ in ORG_SCOPED)
     problems = []
+    clients: dict[str, Any] = {}
     for endpoint, method, path in ORG_SCOPED:
-        for name in ("council_org_admin", "supplier_org_admin"):
-            persona = world.personas[name]
+        for persona in _let_in(_declared(app, endpoint), world):
+            assert persona.user is not None and persona.user.organisation_id is not None
             foreign = world.other_org(world.org_of(persona))
             url = _url(app, world, endpoint, foreign)
-            response = _request(browser(app, persona.user), method, url)
+            if persona.name not in clients:
+                clients[persona.name] = browser(app, persona.user)
+            response = _request(clients[persona.name], method, url)
             if response.status_code != 404:
-                problems.append(f"{name} {method} {path}: {response.status_code}")
+                problems.append(f"{persona.name} {method} {path}: {response.status_code}")
     assert not problems, "\n".join(problems)
 
-    # Nothing of either organisation changed.
-    for org in (world.council, world.supplier):
+    # Nothing of any organisation changed.
+    for org in (world.council, world.supplier, world.other_council):
         assert fresh(User, world.target_member[org.id]).organisation_id == org.id
         assert fresh(Invitation, world.open_invitation[org.id]).revoked_at is None
         assert fresh(JoinRequest, world.pending_request[org.id]).status == JoinStatus.PENDING
+    _assert_challenges_untouched(world, world.other_council)
+
+
+def _assert_challenges_untouched(world: World, council: Organisation) -> None:
+    assert fresh(Challenge, world.open_challenge[council.id]).status == ChallengeStatus.OPEN
+    draft = fresh(Challenge, world.draft_challenge[council.id])
+    assert draft.status == ChallengeStatus.DRAFT
+    assert draft.title == "Fly-tipping hotspots"
+    question = fresh(ClarificationQuestion, world.pending_question[council.id])
+    assert question.status == QuestionStatus.PENDING
+    copies = db.session.scalars(select(Challenge).where(
+        Challenge.copied_from_id == world.draft_challenge[council.id])).all()
+    assert copies == []
+
+
+def test_another_councils_drafts_are_404_on_every_challenge_route(app: Flask,
+                                                                 world: World) -> None:
+    """An unpublished challenge does not exist outside its councils: public pages, supplier
+    actions, following, reuse and the council pages all answer 404, for everyone the route's
+    rule lets in (none of the personas belongs to the other council)."""
+    assert CHALLENGE_ROUTES
+    draft_id = world.draft_challenge[world.other_council.id]
+    problems = []
+    clients: dict[str, Any] = {}
+    for endpoint, method, path in CHALLENGE_ROUTES:
+        for persona in _let_in(_declared(app, endpoint), world):
+            url = _url(app, world, endpoint, world.org_of(persona), challenge_id=draft_id)
+            if persona.name not in clients:
+                clients[persona.name] = browser(app, persona.user)
+            response = _request(clients[persona.name], method, url)
+            if response.status_code != 404:
+                problems.append(f"{persona.name} {method} {path}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+    _assert_challenges_untouched(world, world.other_council)
+
+
+def test_published_challenges_of_other_councils_are_public(app: Flask, world: World) -> None:
+    """The other side of the routes in PUBLIC_OBJECT_ENDPOINTS: another council's published
+    challenge is not a 404 on the public pages, for questions or for reuse."""
+    other_open = world.open_challenge[world.other_council.id]
+    bidder = browser(app, world.personas["supplier_bidder"].user)
+    assert bidder.get(f"/challenges/{other_open}").status_code == 200
+    with app.test_request_context():
+        ask = url_for("challenges.ask", challenge_id=other_open)
+        copy = url_for("council.copy", challenge_id=other_open)
+    response = bidder.post(ask, data={"question": "Which systems hold the data?"})
+    assert response.status_code == 302, response.status_code
+    owner = browser(app, world.personas["council_challenge_owner"].user)
+    response = owner.post(copy, data={})
+    assert response.status_code == 302, response.status_code
+    copied = db.session.scalars(select(Challenge).where(
+        Challenge.copied_from_id == other_open)).one()
+    assert copied.lead_council_id == world.council.id
 
 
 def test_unknown_ids_give_404_to_people_allowed_in(app: Flask, world: World) -> None:
@@ -473,6 +609,19 @@ def test_the_matrix_loads_real_objects(app: Flask, world: World) -> None:
     assert fresh(Organisation, world.pending_org.id).status == OrgStatus.PENDING
     assert fresh(OutboxEmail, world.message_id)
     assert fresh(AllowedDomain, world.domain_id)
+    now = utcnow()
+    for council in (world.council, world.other_council):
+        challenge = fresh(Challenge, world.open_challenge[council.id])
+        assert challenge.lead_council_id == council.id
+        assert challenge.status_at(now) == ChallengeStatus.OPEN
+        assert challenge_service.questions_open(challenge, now)
+        draft = fresh(Challenge, world.draft_challenge[council.id])
+        assert draft.lead_council_id == council.id and draft.status == ChallengeStatus.DRAFT
+        question = fresh(ClarificationQuestion, world.pending_question[council.id])
+        assert question.challenge_id == challenge.id
+        assert question.status == QuestionStatus.PENDING
+    assert world.other_council.id not in {
+        p.user.organisation_id for p in world.personas.values() if p.user is not None}
 
 
 def test_sensitive_areas_keep_their_rules() -> None:
@@ -487,3 +636,19 @@ def test_sensitive_areas_keep_their_rules() -> None:
                 f"{endpoint} manages the team but has rule {rule}"
             )
     assert rule_of(app.view_functions["organisation.team"]) == "roles:any:member"
+    for endpoint, view in app.view_functions.items():
+        rule = rule_of(view) or ""
+        if endpoint.startswith("council."):
+            assert rule.startswith("roles:council:"), (
+                f"{endpoint} is a council page but has rule {rule}")
+            roles = set(rule.split(":", 2)[2].split(","))
+            assert roles <= {"member", "challenge_owner", "procurement_officer"}, (
+                f"{endpoint} lets in {roles}: council pages are for members, or for "
+                "challenge owners and procurement officers")
+        if endpoint.startswith("challenges."):
+            assert rule in {"public", "signed_in"} or rule.startswith("roles:supplier:"), (
+                f"{endpoint} is a public challenge page but has rule {rule}")
+    # Approval, publication and ending a challenge are for procurement officers only.
+    for endpoint in ("council.approve", "council.publish", "council.return_to_draft",
+                     "council.withdraw", "council.cancel"):
+        assert rule_of(app.view_functions[endpoint]) == "roles:council:procurement_officer"

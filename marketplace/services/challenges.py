@@ -383,7 +383,9 @@ def update_draft(actor: User, challenge_id: int, changes: ChallengeChanges) -> C
     _require_editor(actor, challenge)
     status = challenge.status
     if status not in UNPUBLISHED:
-        raise Conflict("This challenge is published: make an amendment instead")
+        raise Conflict("This challenge is published: make an amendment instead"
+                       if challenge.is_published
+                       else f"This challenge is {status.value} and can no longer be changed")
     _validate_changes(changes, challenge)
     before = snapshot(challenge)
     _apply(challenge, changes)
@@ -557,6 +559,8 @@ def return_to_draft(actor: User, challenge_id: int, reason: str) -> Challenge:
     """A procurement officer sends a submitted draft back with comments."""
     challenge = get_challenge(challenge_id, actor, for_update=True)
     _require_officer(actor, challenge, "return a challenge for changes")
+    if actor.organisation_id != challenge.lead_council_id:
+        raise PermissionDenied("Only a procurement officer of the lead council can return it")
     before = challenge.status
     if before not in {ChallengeStatus.AWAITING_APPROVAL, ChallengeStatus.APPROVED}:
         raise Conflict("Only a challenge awaiting approval or approved can be returned")
@@ -581,7 +585,8 @@ def publish(actor: User, challenge_id: int) -> Challenge:
         raise PermissionDenied("Only a procurement officer of the lead council can publish")
     before = challenge.status
     if before not in UNPUBLISHED:
-        raise Conflict("This challenge has already been published")
+        raise Conflict("This challenge has already been published" if challenge.is_published
+                       else f"This challenge is {before.value} and cannot be published")
     if before == ChallengeStatus.AWAITING_APPROVAL and challenge.submitted_by_id == actor.id:
         raise PermissionDenied("Another procurement officer must approve what you submitted")
     if challenge.lead_council.status != OrgStatus.VERIFIED:
@@ -625,6 +630,11 @@ def amend(actor: User, challenge_id: int, changes: ChallengeChanges, summary: st
                 field="clarification_deadline")
     if challenge.criteria and challenge.total_weight != 100:
         raise ValidationFailed("Criteria weights must total 100", field="criteria")
+    # A published challenge stays complete: an amendment may not take out a required part
+    # (the date rules of publication itself do not apply once it is open).
+    missing = [(f, m) for f, m in problems(challenge, now) if f not in DATE_FIELDS]
+    if missing:
+        raise ValidationFailed(missing[0][1], field=missing[0][0])
     _reindex(challenge)
     old, new = _diff(before, snapshot(challenge))
     if not new:
@@ -644,6 +654,10 @@ def _end(actor: User, challenge_id: int, reason: str, *, action: str,
          allowed: set[ChallengeStatus], column: str) -> Challenge:
     challenge = get_challenge(challenge_id, actor, for_update=True)
     _require_officer(actor, challenge, f"{action} a challenge")
+    if actor.organisation_id != challenge.lead_council_id:
+        # Like approval and publication, ending a challenge is the lead council's decision.
+        raise PermissionDenied(f"Only a procurement officer of the lead council can {action} "
+                               "this challenge")
     before = challenge.status
     if before not in allowed:
         raise Conflict(f"A challenge that is {before.value.replace('_', ' ')} cannot be "
@@ -656,8 +670,8 @@ def _end(actor: User, challenge_id: int, reason: str, *, action: str,
     _transition(challenge, actor, "withdrawn" if action == "withdraw" else "cancelled", before,
                 reason=reason.strip())
     if before not in UNPUBLISHED:
-        _tell(followers(challenge) + _team(challenge), f"challenge_{column[:-3]}", challenge,
-              reason=reason.strip())
+        _tell([u for u in followers(challenge) + _team(challenge) if u.id != actor.id],
+              f"challenge_{column[:-3]}", challenge, reason=reason.strip())
     return challenge
 
 
