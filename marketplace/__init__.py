@@ -125,9 +125,9 @@ def _configure_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from marketplace.views import account, admin, auth, main, organisation
+    from marketplace.views import account, admin, auth, challenges, council, main, organisation
 
-    for module in (main, auth, account, organisation, admin):
+    for module in (main, auth, account, organisation, admin, challenges, council):
         app.register_blueprint(module.bp)
 
 

@@ -104,6 +104,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PASSWORD_RESET_MAX_AGE": int(env.get("PASSWORD_RESET_MAX_AGE_SECONDS", 3600)),
         "INVITATION_MAX_AGE_DAYS": int(env.get("INVITATION_MAX_AGE_DAYS", 14)),
         "PASSWORD_MIN_LENGTH": 10,
+        # Challenges: the shortest time between publication and the submission deadline.
+        "CHALLENGE_MIN_DAYS": int(env.get("CHALLENGE_MIN_DAYS", 10)),
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", 65536)),
         # Rate limits (Flask-Limiter syntax)

@@ -28,9 +28,11 @@ def uk_date(value: datetime | None) -> str:
 
 def navigation() -> list[dict[str, object]]:
     """Header navigation items for the current person."""
-    items: list[tuple[str, str]] = []
+    items: list[tuple[str, str]] = [("Challenges", url_for("challenges.index"))]
     if current_user.is_authenticated:
         items.append(("Dashboard", url_for("main.dashboard")))
+        if current_user.is_council_user:
+            items.append(("Your challenges", url_for("council.dashboard")))
         if current_user.organisation is not None:
             items.append(("Your organisation", url_for("organisation.team")))
         if current_user.is_platform_admin:
