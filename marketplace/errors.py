@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from marketplace.extensions import db
+from marketplace.services.errors import NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,14 @@ def error_response(status: int, detail: str | None = None) -> Response | tuple[s
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(NotFound)
+    def _not_found(err: NotFound):  # type: ignore[no-untyped-def]
+        return error_response(404, err.message)
+
+    @app.errorhandler(PermissionDenied)
+    def _denied(err: PermissionDenied):  # type: ignore[no-untyped-def]
+        return error_response(403, err.message)
+
     @app.errorhandler(CSRFError)
     def _csrf(err: CSRFError):  # type: ignore[no-untyped-def]
         return error_response(

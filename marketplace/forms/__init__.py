@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 
-from marketplace.services.errors import ServiceError
+from marketplace.services.errors import NotFound, PermissionDenied, ServiceError
 
 
 class BaseForm(FlaskForm):
     """A form that can show a service-layer error against the field it concerns."""
 
     def apply_error(self, error: ServiceError) -> None:
+        """Show the error against its field (or the whole form). Not-found and forbidden are
+        not form errors: they propagate to the 404 and 403 pages."""
+        if isinstance(error, NotFound | PermissionDenied):
+            raise error
         field = getattr(self, error.field, None) if error.field else None
         if field is not None and hasattr(field, "errors"):
             if not isinstance(field.errors, list):

@@ -13,7 +13,8 @@ from marketplace.forms.admin import DomainForm, ReasonForm
 from marketplace.models import AuditEvent, Organisation, OrgStatus, OutboxEmail, User
 from marketplace.services import admin as admin_service
 from marketplace.services.audit import AuditFilter, audit_query
-from marketplace.services.errors import NotFound, ServiceError
+from marketplace.services.errors import ServiceError
+from marketplace.views import flash_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -77,10 +78,8 @@ def verify_organisation(org_id: int):
         abort(400)
     try:
         org = admin_service.verify_organisation(_actor(), org_id)
-    except NotFound:
-        abort(404)
     except ServiceError as err:
-        flash(err.message, "error")
+        flash_error(err)
     else:
         flash(f"{org.name} is verified", "success")
     return redirect(url_for("admin.organisation", org_id=org_id))
@@ -128,10 +127,7 @@ def domains():
 def delete_domain(domain_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        admin_service.remove_domain(_actor(), domain_id)
-    except NotFound:
-        abort(404)
+    admin_service.remove_domain(_actor(), domain_id)
     flash("Domain removed", "success")
     return redirect(url_for("admin.domains"))
 
@@ -171,10 +167,8 @@ def reinstate_user(user_id: int):
         abort(400)
     try:
         person = admin_service.reinstate_user(_actor(), user_id)
-    except NotFound:
-        abort(404)
     except ServiceError as err:
-        flash(err.message, "error")
+        flash_error(err)
     else:
         flash(f"{person.email} is reinstated", "success")
     return redirect(url_for("admin.user", user_id=user_id))

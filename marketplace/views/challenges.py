@@ -29,8 +29,9 @@ from marketplace.models import STATUS_LABELS, Challenge, ChallengeStatus, User, 
 from marketplace.services import challenges as service
 from marketplace.services import search
 from marketplace.services.email import absolute_url
-from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from marketplace.services.errors import Conflict, ServiceError
 from marketplace.templating import UK, uk_date
+from marketplace.views import flash_error
 
 bp = Blueprint("challenges", __name__, url_prefix="/challenges")
 
@@ -175,10 +176,7 @@ def index():
 
 
 def _challenge_or_404(challenge_id: int) -> Challenge:
-    try:
-        return service.get_challenge(challenge_id, _actor())
-    except NotFound:
-        abort(404)
+    return service.get_challenge(challenge_id, _actor())
 
 
 def _render_detail(challenge: Challenge, form: QuestionForm | None = None, status: int = 200):
@@ -228,10 +226,6 @@ def ask(challenge_id: int):
     if form.validate_on_submit():
         try:
             service.ask_question(_actor(), challenge_id, form.question.data)
-        except NotFound:
-            abort(404)
-        except PermissionDenied:
-            abort(403)
         except ServiceError as err:
             form.apply_error(err)
             status = 409 if isinstance(err, Conflict) else 400
@@ -255,10 +249,8 @@ def _follow_action(challenge_id: int, follow: bool):
             service.follow(_actor(), challenge_id)
         else:
             service.unfollow(_actor(), challenge_id)
-    except NotFound:
-        abort(404)
     except ServiceError as err:
-        flash(err.message, "error")
+        flash_error(err)
     else:
         flash("You are following this challenge. We will email you about amendments, answers "
               "to questions and if it is withdrawn" if follow

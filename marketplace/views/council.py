@@ -42,7 +42,8 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.services import challenges as service
-from marketplace.services.errors import NotFound, PermissionDenied, ServiceError
+from marketplace.services.errors import ServiceError
+from marketplace.views import flash_error
 
 bp = Blueprint("council", __name__, url_prefix="/council")
 
@@ -77,10 +78,7 @@ def _actor() -> User:
 def _challenge_or_404(challenge_id: int) -> Challenge:
     """A challenge of the actor's council (lead or co-sponsor); anything else is not found,
     published or not: these are the council's own pages."""
-    try:
-        challenge = service.get_challenge(challenge_id, _actor())
-    except NotFound:
-        abort(404)
+    challenge = service.get_challenge(challenge_id, _actor())
     if not service.is_sponsor_member(_actor(), challenge):
         abort(404)
     return challenge
@@ -97,12 +95,8 @@ def _run(action: Callable[[], Any], challenge_id: int, done: str) -> Any:
         abort(400)
     try:
         action()
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        abort(403)
     except ServiceError as err:
-        flash(err.message, "error")
+        flash_error(err)
     else:
         flash(done, "success")
     return _to_task_list(challenge_id)
@@ -157,8 +151,6 @@ def new():
     if form.validate_on_submit():
         try:
             challenge = service.create_draft(_actor(), form.title.data)
-        except PermissionDenied:
-            abort(403)
         except ServiceError as err:
             form.apply_error(err)
         else:
@@ -173,12 +165,7 @@ def new():
 def copy(challenge_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        challenge = service.copy_challenge(_actor(), challenge_id)
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        abort(403)
+    challenge = service.copy_challenge(_actor(), challenge_id)
     flash(f"This is your council’s copy of “{challenge.title}”. Check every section, "
           "especially the dates, before you send it for approval", "success")
     return _to_task_list(challenge.id)
@@ -350,10 +337,6 @@ def _section_page(challenge_id: int, slug: str, *, amending: bool):  # type: ign
                           form.summary_of_change.data)  # type: ignore[attr-defined]
         else:
             service.update_draft(_actor(), challenge_id, form.to_changes())
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        abort(403)
     except ServiceError as err:
         form.apply_error(err)
         db.session.refresh(challenge)
@@ -408,10 +391,6 @@ def return_to_draft(challenge_id: int):
     if form.validate_on_submit():
         try:
             service.return_to_draft(_actor(), challenge_id, form.reason.data)
-        except NotFound:
-            abort(404)
-        except PermissionDenied:
-            abort(403)
         except ServiceError as err:
             form.apply_error(err)
         else:
@@ -443,10 +422,6 @@ def _ending(challenge_id: int, *, action: str):  # type: ignore[no-untyped-def]
         use_case = service.withdraw if action == "withdraw" else service.cancel
         try:
             use_case(_actor(), challenge_id, form.reason.data)
-        except NotFound:
-            abort(404)
-        except PermissionDenied:
-            abort(403)
         except ServiceError as err:
             form.apply_error(err)
         else:
@@ -524,10 +499,6 @@ def _decide_question(question_id: int, form: AnswerForm | RejectQuestionForm,
     if form.validate_on_submit():
         try:
             use_case()
-        except NotFound:
-            abort(404)
-        except PermissionDenied:
-            abort(403)
         except ServiceError as err:
             if err.field is None or getattr(form, err.field, None) is None:
                 flash(err.message, "error")

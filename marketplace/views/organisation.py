@@ -11,7 +11,8 @@ from marketplace.forms.accounts import ConfirmForm
 from marketplace.forms.team import InviteForm, JoinDecisionForm, RolesForm
 from marketplace.models import Role, User
 from marketplace.services import organisations
-from marketplace.services.errors import NotFound, ServiceError
+from marketplace.services.errors import ServiceError
+from marketplace.views import flash_error
 
 bp = Blueprint("organisation", __name__, url_prefix="/organisation")
 
@@ -53,10 +54,8 @@ def revoke_invitation(invitation_id: int):
         abort(400)
     try:
         organisations.revoke_invitation(_actor(), invitation_id)
-    except NotFound:
-        abort(404)
     except ServiceError as err:
-        flash(err.message, "error")
+        flash_error(err)
     else:
         flash("Invitation withdrawn", "success")
     return redirect(url_for("organisation.team"))
@@ -96,7 +95,7 @@ def remove_member(member_id: int):
     try:
         organisations.remove_member(_actor(), member_id)
     except ServiceError as err:
-        flash(err.message, "error")
+        flash_error(err)
         return redirect(url_for("organisation.member_roles", member_id=member_id))
     flash(f"{member.full_name} has been removed from the organisation", "success")
     return redirect(url_for("organisation.team"))
