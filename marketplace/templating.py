@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from marketplace.models import ROLE_HINTS, ROLE_LABELS, Role
+from marketplace import reference
+from marketplace.models import (
+    ROLE_HINTS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    Challenge,
+    ChallengeStatus,
+    Role,
+    utcnow,
+)
 
 UK = ZoneInfo("Europe/London")
 
@@ -69,6 +79,102 @@ def role_hint_items(field) -> list[dict[str, object]]:  # type: ignore[no-untype
     return [{"hint": {"text": ROLE_HINTS.get(value, "")}} for value, _label in field.choices]
 
 
+STATUS_COLOURS = {
+    "draft": "grey",
+    "awaiting_approval": "yellow",
+    "approved": "turquoise",
+    "open": "green",
+    "closed": "grey",
+    "evaluation": "teal",
+    "awarded": "purple",
+    "no_suitable_supplier": "grey",
+    "withdrawn": "orange",
+    "cancelled": "red",
+}
+
+
+def status_tag_colour(status: ChallengeStatus | str) -> str:
+    return "govuk-tag--" + STATUS_COLOURS.get(str(status), "grey")
+
+
+def status_label(status: ChallengeStatus | str) -> str:
+    return STATUS_LABELS.get(str(status), str(status))
+
+
+def _days_until(when: datetime, now: datetime) -> int:
+    return (when.astimezone(UK).date() - now.astimezone(UK).date()).days
+
+
+def time_left(when: datetime | date | None, now: datetime | None = None,
+              verb: str = "closes") -> str:
+    """"12 days left", "1 day left", "closes today" or "" when it has passed."""
+    if when is None:
+        return ""
+    now = now or utcnow()
+    if isinstance(when, datetime):
+        if when <= now:
+            return ""
+        days = _days_until(when, now)
+    else:
+        days = (when - now.astimezone(UK).date()).days
+        if days < 0:
+            return ""
+    if days <= 0:
+        return f"{verb} today"
+    return "1 day left" if days == 1 else f"{days} days left"
+
+
+def money(amount: int | None) -> str:
+    return "" if amount is None else f"£{amount:,}"
+
+
+def budget_range(challenge: Challenge) -> str:
+    low, high = challenge.budget_min, challenge.budget_max
+    if low is not None and high is not None:
+        return money(high) if low == high else f"{money(low)} to {money(high)}"
+    if high is not None:
+        return f"Up to {money(high)}"
+    if low is not None:
+        return f"From {money(low)}"
+    return "Not stated"
+
+
+def cpv_label(code: str) -> str:
+    entry = reference.load_cpv().get(code)
+    return entry.label if entry else ""
+
+
+def truncate_words(text: str | None, length: int = 240) -> str:
+    """Cut text at a word boundary before ``length`` characters, adding an ellipsis."""
+    text = " ".join((text or "").split())
+    if len(text) <= length:
+        return text
+    cut = text[:length].rsplit(" ", 1)[0].rstrip(",.;:–-")
+    return cut + "…"
+
+
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+def paragraphs(text: str | None, classes: str = "govuk-body") -> Markup:
+    """Escaped text as GOV.UK paragraphs: blank lines separate paragraphs, single line
+    breaks are kept."""
+    parts = [p.strip() for p in _BLANK_LINE.split((text or "").replace("\r\n", "\n"))]
+    return Markup("\n").join(
+        Markup('<p class="{}">{}</p>').format(classes, Markup("<br>\n").join(
+            escape(line) for line in part.split("\n")))
+        for part in parts if part)
+
+
+def uk_date_only(value: date | None) -> str:
+    """A calendar date (not a moment), GOV.UK style."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return uk_date(value)
+    return f"{value.day} {value:%B %Y}"
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["uk_datetime"] = uk_datetime
     app.jinja_env.filters["uk_date"] = uk_date
@@ -77,6 +183,12 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["ROLE_HINTS"] = ROLE_HINTS
     app.jinja_env.globals["role_hint_items"] = role_hint_items
     app.jinja_env.globals["link"] = link
+    app.jinja_env.filters.update({
+        "status_tag_colour": status_tag_colour, "status_label": status_label,
+        "time_left": time_left, "money": money, "budget_range": budget_range,
+        "cpv_label": cpv_label, "truncate_words": truncate_words, "paragraphs": paragraphs,
+    })
+    app.jinja_env.globals["uk_date_only"] = uk_date_only
 
     @app.context_processor
     def _service() -> dict[str, object]:

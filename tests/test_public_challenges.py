@@ -32,7 +32,7 @@ from marketplace.models import (
 )
 from marketplace.services import challenges as svc
 from marketplace.services.search import PAGE_SIZE
-from marketplace.views.challenges import time_left
+from marketplace.templating import time_left
 from tests.factories import CouncilFactory, SupplierFactory, council_user, supplier_user
 from tests.team_admin_support import browser, is_sign_in_redirect
 

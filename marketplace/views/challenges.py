@@ -3,8 +3,6 @@ amendments, the Atom feed, and supplier actions (questions, following)."""
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
 from typing import Any
 
 from flask import (
@@ -19,18 +17,16 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from marketplace import access, reference
 from marketplace.forms.accounts import ConfirmForm
 from marketplace.forms.questions import QUESTION_MAX, QuestionForm
-from marketplace.models import STATUS_LABELS, Challenge, ChallengeStatus, User, utcnow
+from marketplace.models import Challenge, User, utcnow
 from marketplace.services import challenges as service
 from marketplace.services import search
 from marketplace.services.email import absolute_url
 from marketplace.services.errors import Conflict, ServiceError
-from marketplace.templating import UK, uk_date
 from marketplace.views import flash_error
 
 bp = Blueprint("challenges", __name__, url_prefix="/challenges")
@@ -41,18 +37,6 @@ MAX_PAGE = 100_000
 TRUE_VALUES = {"1", "true", "on", "yes", "y"}
 
 # GOV.UK Frontend 6 tag colours for each state.
-STATUS_COLOURS = {
-    "draft": "grey",
-    "awaiting_approval": "yellow",
-    "approved": "turquoise",
-    "open": "green",
-    "closed": "grey",
-    "evaluation": "teal",
-    "awarded": "purple",
-    "no_suitable_supplier": "grey",
-    "withdrawn": "orange",
-    "cancelled": "red",
-}
 
 
 def _actor() -> User | None:
@@ -302,96 +286,3 @@ def feed():
         entry.author({"name": challenge.lead_council.name})
     body = fg.atom_str(pretty=False)
     return Response(body, mimetype="application/atom+xml")
-
-
-# Template helpers (registered for the whole app: the council preview uses the partial) -----
-
-@bp.app_template_filter("status_tag_colour")
-def status_tag_colour(status: ChallengeStatus | str) -> str:
-    return "govuk-tag--" + STATUS_COLOURS.get(str(status), "grey")
-
-
-@bp.app_template_filter("status_label")
-def status_label(status: ChallengeStatus | str) -> str:
-    return STATUS_LABELS.get(str(status), str(status))
-
-
-def _days_until(when: datetime, now: datetime) -> int:
-    return (when.astimezone(UK).date() - now.astimezone(UK).date()).days
-
-
-@bp.app_template_filter("time_left")
-def time_left(when: datetime | date | None, now: datetime | None = None,
-              verb: str = "closes") -> str:
-    """"12 days left", "1 day left", "closes today" or "" when it has passed."""
-    if when is None:
-        return ""
-    now = now or utcnow()
-    if isinstance(when, datetime):
-        if when <= now:
-            return ""
-        days = _days_until(when, now)
-    else:
-        days = (when - now.astimezone(UK).date()).days
-        if days < 0:
-            return ""
-    if days <= 0:
-        return f"{verb} today"
-    return "1 day left" if days == 1 else f"{days} days left"
-
-
-@bp.app_template_filter("money")
-def money(amount: int | None) -> str:
-    return "" if amount is None else f"£{amount:,}"
-
-
-@bp.app_template_filter("budget_range")
-def budget_range(challenge: Challenge) -> str:
-    low, high = challenge.budget_min, challenge.budget_max
-    if low is not None and high is not None:
-        return money(high) if low == high else f"{money(low)} to {money(high)}"
-    if high is not None:
-        return f"Up to {money(high)}"
-    if low is not None:
-        return f"From {money(low)}"
-    return "Not stated"
-
-
-@bp.app_template_filter("cpv_label")
-def cpv_label(code: str) -> str:
-    entry = reference.load_cpv().get(code)
-    return entry.label if entry else ""
-
-
-@bp.app_template_filter("truncate_words")
-def truncate_words(text: str | None, length: int = 240) -> str:
-    """Cut text at a word boundary before ``length`` characters, adding an ellipsis."""
-    text = " ".join((text or "").split())
-    if len(text) <= length:
-        return text
-    cut = text[:length].rsplit(" ", 1)[0].rstrip(",.;:–-")
-    return cut + "…"
-
-
-_BLANK_LINE = re.compile(r"\n\s*\n")
-
-
-@bp.app_template_filter("paragraphs")
-def paragraphs(text: str | None, classes: str = "govuk-body") -> Markup:
-    """Escaped text as GOV.UK paragraphs: blank lines separate paragraphs, single line
-    breaks are kept."""
-    parts = [p.strip() for p in _BLANK_LINE.split((text or "").replace("\r\n", "\n"))]
-    return Markup("\n").join(
-        Markup('<p class="{}">{}</p>').format(classes, Markup("<br>\n").join(
-            escape(line) for line in part.split("\n")))
-        for part in parts if part)
-
-
-@bp.app_template_global("uk_date_only")
-def uk_date_only(value: date | None) -> str:
-    """A calendar date (not a moment), GOV.UK style."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return uk_date(value)
-    return f"{value.day} {value:%B %Y}"
