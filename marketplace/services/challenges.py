@@ -492,10 +492,19 @@ def _team(challenge: Challenge) -> list[User]:
 
 
 def followers(challenge: Challenge) -> list[User]:
-    """People who asked to hear about changes (later: suppliers who started a bid too)."""
+    """People to tell about changes: those who follow the challenge, and the bidders of every
+    supplier that has started a bid for it."""
+    from marketplace.models import Bid
+
+    following = select(ChallengeFollow.user_id).where(
+        ChallengeFollow.challenge_id == challenge.id)
+    bidding = select(User.id).join(UserRole).join(
+        Bid, Bid.supplier_id == User.organisation_id).where(
+        Bid.challenge_id == challenge.id, Bid.withdrawn_at.is_(None),
+        UserRole.role.in_((Role.BIDDER.value, Role.ORG_ADMIN.value)))
     return list(db.session.scalars(
-        select(User).join(ChallengeFollow, ChallengeFollow.user_id == User.id).where(
-            ChallengeFollow.challenge_id == challenge.id, User.suspended_at.is_(None))
+        select(User).where(User.suspended_at.is_(None),
+                           User.id.in_(following.union(bidding)))
         .order_by(User.id)))
 
 
