@@ -125,9 +125,20 @@ def _configure_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from marketplace.views import account, admin, auth, challenges, council, main, organisation
+    from marketplace.views import (
+        account,
+        admin,
+        auth,
+        bids,
+        challenges,
+        council,
+        main,
+        organisation,
+        suppliers,
+    )
 
-    for module in (main, auth, account, organisation, admin, challenges, council):
+    for module in (main, auth, account, organisation, admin, challenges, council, bids,
+                   suppliers):
         app.register_blueprint(module.bp)
 
 

@@ -14,6 +14,7 @@ def register_cli(app: Flask) -> None:
     from marketplace import bench_search
 
     bench_search.register(app)
+    _register_supplier_commands(app)
 
     @app.cli.command("create-admin")
     @click.argument("email")
@@ -58,3 +59,16 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException("MAIL_SERVER is not set; emails stay in the outbox")
         sent, failed = deliver_outbox(limit)
         click.echo(f"sent {sent}, failed {failed}")
+
+
+def _register_supplier_commands(app: Flask) -> None:
+    @app.cli.command("send-alert-digests")
+    def send_alert_digests() -> None:
+        """Queue today's challenge alert emails (one per person, only when something is new).
+
+        Run it once a day; running it again the same day sends nothing more. Queued emails
+        are delivered by `send-emails`."""
+        from marketplace.services.suppliers import send_alert_digests as send
+
+        queued = send()
+        click.echo(f"Queued {queued} alert email{'' if queued == 1 else 's'}")

@@ -124,6 +124,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
         "MAIL_FROM": env.get("MAIL_FROM", "Council Innovation Marketplace <noreply@example.org>"),
         "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT_SECONDS", 10)),
+        # Uploads: bid attachments are PDFs of up to 10MB (the service checks them); a bigger
+        # request is refused with a 413 page before it is read. Files live outside the web
+        # root, in UPLOAD_FOLDER or the instance folder's "uploads".
+        "MAX_CONTENT_LENGTH": 11 * 1024 * 1024,
+        "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or None,
         "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
     }

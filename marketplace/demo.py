@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from marketplace import security
 from marketplace.demo_challenges import load_challenges
+from marketplace.demo_suppliers import load_profiles
 from marketplace.extensions import db
 from marketplace.models import (
     JoinRequest,
@@ -160,6 +161,7 @@ def load_demo_data() -> bool:
                       email_verified_at=now)
         db.session.add(joiner)
         db.session.add(JoinRequest(user=joiner, organisation=orgs["Roadsense Analytics Ltd"]))
-    # Challenges go through the use cases, each in its own transaction.
+    # Profiles, challenges and bids go through the use cases, each in its own transaction.
+    load_profiles(users)
     load_challenges(users, orgs, now)
     return True

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from marketplace.demo_bids import backdate_bids, load_bids_for
 from marketplace.extensions import db
 from marketplace.models import (
     Challenge,
@@ -934,6 +935,7 @@ def _backdate(challenge: Challenge, days: float) -> None:
     for follow in db.session.scalars(select(ChallengeFollow).where(
             ChallengeFollow.challenge_id == challenge.id)):
         follow.created_at -= delta
+    backdate_bids(challenge, delta)
     db.session.flush()
     audit.record("challenge.demo_backdated", challenge, actor=None, actor_label="demo data",
                  organisation=challenge.lead_council_id, before=before,
@@ -1031,6 +1033,7 @@ def _load(spec: DemoChallenge, users: dict[str, User], orgs: dict[str, Organisat
 
     challenge = db.session.get(Challenge, cid)  # type: ignore[assignment]
     assert challenge is not None
+    load_bids_for(challenge, users)
     if spec.age:
         with unit_of_work():
             _backdate(challenge, spec.age)

@@ -38,11 +38,14 @@ def uk_date(value: datetime | None) -> str:
 
 def navigation() -> list[dict[str, object]]:
     """Header navigation items for the current person."""
-    items: list[tuple[str, str]] = [("Challenges", url_for("challenges.index"))]
+    items: list[tuple[str, str]] = [("Challenges", url_for("challenges.index")),
+                                    ("Suppliers", url_for("suppliers.index"))]
     if current_user.is_authenticated:
         items.append(("Dashboard", url_for("main.dashboard")))
         if current_user.is_council_user:
             items.append(("Your challenges", url_for("council.dashboard")))
+        if current_user.is_supplier_user and current_user.has_role("bidder", "org_admin"):
+            items.append(("Your profile", url_for("suppliers.profile")))
         if current_user.organisation is not None:
             items.append(("Your organisation", url_for("organisation.team")))
         if current_user.is_platform_admin:

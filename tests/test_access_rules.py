@@ -22,6 +22,8 @@ from marketplace.access import rule_of
 from marketplace.extensions import db
 from marketplace.models import (
     AllowedDomain,
+    Bid,
+    BidAttachment,
     Challenge,
     ChallengeStatus,
     ClarificationQuestion,
@@ -38,6 +40,8 @@ from marketplace.models import (
 from marketplace.services import accounts, organisations
 from marketplace.services import admin as admin_service
 from marketplace.services import challenges as challenge_service
+from marketplace.services import suppliers as supplier_service
+from tests.bid_support import close, open_challenge, submitted_bid
 from tests.challenge_support import publishable
 from tests.factories import (
     CouncilFactory,
@@ -73,10 +77,26 @@ PERSONAS = (
 # sends you to the amendment page); every other route gets a published, open challenge.
 DRAFT_ENDPOINTS = {"council.edit_section"}
 
+# Routes whose challenge parameter is a closed challenge with submitted bids (the list of bids
+# is only there to open after the deadline; before it, the page shows a count).
+CLOSED_ENDPOINTS = {"bids.council_list"}
+
 # Routes with an organisation-scoped rule whose object is nevertheless public: anyone the
 # rule lets in may act on any published challenge, whichever council owns it (suppliers ask
 # questions; any council's editors reuse a challenge). Unpublished ones are still 404.
-PUBLIC_OBJECT_ENDPOINTS = {"challenges.ask", "council.copy"}
+PUBLIC_OBJECT_ENDPOINTS = {"challenges.ask", "council.copy", "bids.start"}
+
+# Signed-in routes whose object-level rule is the service's: an attachment of a bid is for its
+# supplier and, after the deadline, for the challenge's procurement officers. The people the
+# route's rule lets in but the service refuses get these statuses instead (platform admins are
+# in no council, so the bid does not exist for them).
+OBJECT_REFUSALS: dict[str, dict[str, int]] = {
+    "bids.download": {"council_challenge_owner": 403, "council_evaluator": 403,
+                      "council_org_admin": 403, "platform_admin": 404},
+}
+
+# The section filled in for routes with a ``section`` parameter (default: "about").
+SECTION_OF = {"suppliers.edit_section": "details", "bids.section": "answers"}
 
 # Public pages that, by design, send a signed-in person elsewhere (endpoint -> target path).
 PUBLIC_REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in": "/dashboard"}
@@ -137,7 +157,10 @@ def test_the_matrix_covers_the_important_routes() -> None:
     assert {"main.dashboard", "organisation.member_roles", "admin.user",
             "auth.accept_invitation", "challenges.index", "challenges.detail",
             "challenges.ask", "challenges.follow", "council.dashboard", "council.challenge",
-            "council.edit_section", "council.publish", "council.answer"} <= endpoints
+            "council.edit_section", "council.publish", "council.answer", "suppliers.index",
+            "suppliers.detail", "suppliers.edit_section", "suppliers.delete_alert",
+            "suppliers.import_suppliers", "bids.start", "bids.edit", "bids.section",
+            "bids.submit", "bids.download", "bids.council_list", "bids.council_bid"} <= endpoints
     assert any(method == "POST" for _, method, _ in ROUTES)
 
 
@@ -198,8 +221,18 @@ class World:
     open_challenge: dict[int, int] = field(default_factory=dict)
     draft_challenge: dict[int, int] = field(default_factory=dict)
     pending_question: dict[int, int] = field(default_factory=dict)
+    # A closed challenge of each council, with submitted bids (attachments included). For a
+    # supplier, its own bid on the main council's; for a council, a rival supplier's bid on
+    # its own closed challenge (the rival's is also "another organisation's" for suppliers).
+    closed_challenge: dict[int, int] = field(default_factory=dict)
+    bid: dict[int, int] = field(default_factory=dict)
+    attachment: dict[int, int] = field(default_factory=dict)
     domain_id: int = 0
     message_id: int = 0
+    # Challenge alerts belong to a person: each supplier persona's own alert (keyed by user
+    # id), and for each organisation an alert of someone else (keyed by organisation id).
+    own_alert: dict[int, int] = field(default_factory=dict)
+    others_alert: dict[int, int] = field(default_factory=dict)
     some_user_id: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -220,15 +253,18 @@ class World:
         published challenge, which the public pages show to anyone."""
         return org.id if org.id in self.open_challenge else self.council.id
 
-    def params(self, endpoint: str, rule: Rule, org: Organisation) -> dict[str, Any]:
+    def params(self, endpoint: str, rule: Rule, org: Organisation,
+               user: User | None = None) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for name in sorted(rule.arguments):
-            values[name] = self.param(endpoint, name, org)
+            values[name] = self.param(endpoint, name, org, user)
         return values
 
-    def param(self, endpoint: str, name: str, org: Organisation) -> Any:
+    def param(self, endpoint: str, name: str, org: Organisation,
+              user: User | None = None) -> Any:
         owner = self.challenge_council(org)
         challenges = (self.draft_challenge if endpoint in DRAFT_ENDPOINTS
+                      else self.closed_challenge if endpoint in CLOSED_ENDPOINTS
                       else self.open_challenge)
         by_name: dict[str, Any] = {
             "member_id": self.target_member[org.id],
@@ -241,7 +277,13 @@ class World:
             "kind": "supplier",
             "challenge_id": challenges[owner],
             "question_id": self.pending_question[owner],
-            "section": "about",
+            "section": SECTION_OF.get(endpoint, "about"),
+            "bid_id": self.bid[org.id],
+            "attachment_id": self.attachment[org.id],
+            "number": 1,
+            "supplier_id": self.supplier.id,
+            "alert_id": (self.own_alert[user.id] if user is not None
+                         and user.id in self.own_alert else self.others_alert.get(org.id)),
         }
         if name == "token":
             if endpoint not in self.tokens:
@@ -342,6 +384,38 @@ def build_world() -> World:
         world.draft_challenge[org.id] = publishable(officer, "Fly-tipping hotspots").id
         question = challenge_service.ask_question(asker, challenge.id, "Is there a data room?")
         world.pending_question[org.id] = question.id
+
+    # Closed challenges with sealed bids, now open to their councils' procurement officers.
+    rival = supplier_user("bidder", organisation=SupplierFactory(name="Rival Analytics Ltd"))
+    for org in (council, other_council):
+        closed = open_challenge(officers[org.id], "Gritting routes in snow")
+        world.closed_challenge[org.id] = closed.id
+        if org.id == council.id:
+            own = submitted_bid(asker, closed.id)
+            world.bid[supplier.id] = own.id
+            world.attachment[supplier.id] = own.current_attachments[0].id
+        theirs = submitted_bid(rival, closed.id)
+        world.bid[org.id] = theirs.id
+        world.attachment[org.id] = theirs.current_attachments[0].id
+        close(closed.id)
+
+    # The supplier's profile (public), and alerts: each supplier persona's own, a colleague's
+    # (the supplier's other member) and one of a person in another supplier.
+    supplier_admin = personas["supplier_org_admin"].user
+    assert supplier_admin is not None
+    supplier_service.update_profile(supplier_admin, supplier.id, supplier_service.ProfileChanges(
+        description="Route planning for refuse collection", regions=["North West"]))
+    for name in ("supplier_bidder", "supplier_org_admin"):
+        person = personas[name].user
+        assert person is not None
+        world.own_alert[person.id] = supplier_service.create_alert(
+            person, f"potholes {name}", [], []).id
+    colleague = fresh(User, world.target_member[supplier.id])
+    world.others_alert[supplier.id] = supplier_service.create_alert(
+        colleague, "colleague", [], []).id
+    stranger = supplier_user("bidder", email="stranger@elsewhere.example.com")
+    world.others_alert[council.id] = supplier_service.create_alert(
+        stranger, "stranger", [], []).id
     return world
 
 
@@ -384,9 +458,11 @@ def _check(endpoint: str, method: str, url: str, persona: Persona, outcome: str,
 
 
 def _url(app: Flask, world: World, endpoint: str, org: Organisation,
-         **replace: Any) -> str:
+         user: User | None = None, **replace: Any) -> str:
+    """The endpoint's URL with its parameters filled by objects of ``org`` (or, for
+    objects that belong to a person, of ``user``)."""
     rule = _rule(app, endpoint)
-    values = world.params(endpoint, rule, org)
+    values = world.params(endpoint, rule, org, user)
     values.update(replace)
     with app.test_request_context():
         return url_for(endpoint, **values)
@@ -414,9 +490,16 @@ def test_get_matrix(app: Flask, world: World, persona_name: str) -> None:
     problems = []
     for endpoint, path in GET_ROUTES:
         declared = _declared(app, endpoint)
-        url = _url(app, world, endpoint, world.org_of(persona))
+        url = _url(app, world, endpoint, world.org_of(persona), persona.user)
         outcome = expected_outcome(declared, persona.user)
-        problem = _check(endpoint, "GET", url, persona, outcome, client.get(url))
+        response = client.get(url)
+        refusal = OBJECT_REFUSALS.get(endpoint, {}).get(persona_name)
+        if outcome == ALLOW and refusal is not None:
+            if response.status_code != refusal:
+                problems.append(f"GET {path}: expected the service's {refusal}, got "
+                                f"{response.status_code}")
+            continue
+        problem = _check(endpoint, "GET", url, persona, outcome, response)
         if problem:
             problems.append(f"GET {path} (rule {declared}): {problem}")
     assert not problems, f"as {persona_name}:\n  " + "\n  ".join(problems)
@@ -430,7 +513,7 @@ def test_post_matrix(app: Flask, world: World, endpoint: str, path: str) -> None
     problems = []
     for name in PERSONAS:
         persona = world.personas[name]
-        url = _url(app, world, endpoint, world.org_of(persona))
+        url = _url(app, world, endpoint, world.org_of(persona), persona.user)
         outcome = expected_outcome(declared, persona.user)
         response = browser(app, persona.user).post(url, data={})
         problem = _check(endpoint, "POST", url, persona, outcome, response)
@@ -620,6 +703,17 @@ def test_the_matrix_loads_real_objects(app: Flask, world: World) -> None:
         question = fresh(ClarificationQuestion, world.pending_question[council.id])
         assert question.challenge_id == challenge.id
         assert question.status == QuestionStatus.PENDING
+        closed = fresh(Challenge, world.closed_challenge[council.id])
+        assert closed.lead_council_id == council.id
+        assert closed.status_at(now) == ChallengeStatus.CLOSED
+        rival_bid = fresh(Bid, world.bid[council.id])
+        assert rival_bid.challenge_id == closed.id and rival_bid.submitted_at is not None
+        assert rival_bid.supplier_id != world.supplier.id
+        assert fresh(BidAttachment, world.attachment[council.id]).bid_id == rival_bid.id
+    own_bid = fresh(Bid, world.bid[world.supplier.id])
+    assert own_bid.supplier_id == world.supplier.id
+    assert own_bid.challenge_id == world.closed_challenge[world.council.id]
+    assert fresh(BidAttachment, world.attachment[world.supplier.id]).bid_id == own_bid.id
     assert world.other_council.id not in {
         p.user.organisation_id for p in world.personas.values() if p.user is not None}
 
@@ -636,6 +730,25 @@ def test_sensitive_areas_keep_their_rules() -> None:
                 f"{endpoint} manages the team but has rule {rule}"
             )
     assert rule_of(app.view_functions["organisation.team"]) == "roles:any:member"
+    # Every page under /admin is for platform admins, whichever blueprint it is in.
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/admin"):
+            declared = rule_of(app.view_functions[rule.endpoint])
+            assert declared == "platform_admin", f"{rule.rule} has rule {declared}"
+    # A supplier profile is changed by its bidders and organisation admins only.
+    for endpoint in ("suppliers.profile", "suppliers.edit_section"):
+        assert rule_of(app.view_functions[endpoint]) == "roles:supplier:bidder,org_admin"
+    # Bids: a supplier's bidders and organisation admins work on their bids; only procurement
+    # officers open councils' bids; attachments are checked object by object by the service.
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith("bids."):
+            rule = rule_of(view)
+            if endpoint.startswith("bids.council_"):
+                assert rule == "roles:council:procurement_officer", f"{endpoint}: {rule}"
+            elif endpoint == "bids.download":
+                assert rule == "signed_in", f"{endpoint}: {rule}"
+            else:
+                assert rule == "roles:supplier:bidder,org_admin", f"{endpoint}: {rule}"
     for endpoint, view in app.view_functions.items():
         rule = rule_of(view) or ""
         if endpoint.startswith("council."):

@@ -177,3 +177,24 @@ def test_every_demo_login_can_sign_in(app: Flask, demo: dict[str, Challenge]) ->
     # Everyone else in the demo organisations has the same password.
     assert {p.email for org in ORGS for p in org.people} <= {
         u.email for u in db.session.scalars(select(User))}
+
+
+def test_bids_in_every_state_and_profiles(demo: dict[str, Challenge]) -> None:
+    from marketplace.models import Bid, SupplierProfile
+    from marketplace.services import bids as bid_service
+
+    bids = list(db.session.scalars(select(Bid)))
+    states = Counter(bid.status for bid in bids)
+    assert {"draft", "changed", "submitted", "withdrawn"} <= set(states)
+    # Bids on challenges that have closed were all received before their deadlines.
+    for bid in bids:
+        for version in bid.versions:
+            assert version.received_at < bid.challenge.submission_deadline
+    resubmitted = [b for b in bids if b.submitted_version == 2]
+    assert resubmitted, "one demo bid was edited and resubmitted"
+    profiles = list(db.session.scalars(select(SupplierProfile)))
+    assert len(profiles) >= 4
+    assert all(p.description and p.capabilities and p.regions for p in profiles)
+    # Open challenges show councils only a count.
+    potholes = demo[POTHOLES.title]
+    assert bid_service.submitted_count(potholes) == 1

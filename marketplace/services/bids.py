@@ -44,6 +44,7 @@ BIDDER_ROLES = (Role.BIDDER.value, Role.ORG_ADMIN.value)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 10
 WORD_RE = re.compile(r"\S+")
+PRICE_RE = re.compile(r"-?(\d+(\.\d*)?|\.\d+)", re.ASCII)
 
 
 def word_count(text: str | None) -> int:
@@ -158,6 +159,11 @@ def parse_price(value: str | Decimal | None) -> Decimal | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     text = str(value).strip().replace(",", "").removeprefix("£").strip()
+    # Plain pounds and pence only: Decimal() alone would also read "1e3" as £1,000, "1_000",
+    # and digits of other scripts.
+    if not isinstance(value, Decimal) and not PRICE_RE.fullmatch(text):
+        raise ValidationFailed("Enter the price in pounds, like 12500 or £12,500.50",
+                               field="price")
     try:
         price = Decimal(text)
     except InvalidOperation as exc:
@@ -165,7 +171,7 @@ def parse_price(value: str | Decimal | None) -> Decimal | None:
                                field="price") from exc
     if not price.is_finite():
         raise ValidationFailed("Enter the price in pounds, like 12500", field="price")
-    if price < 0:
+    if price < 0 or text.startswith("-"):
         raise ValidationFailed("Price cannot be negative", field="price")
     if price >= Decimal("1e10"):
         raise ValidationFailed("Price must be less than £10,000,000,000", field="price")
@@ -189,6 +195,14 @@ def _changed_sections(bid: Bid, changes: BidChanges) -> list[str]:
     return sections
 
 
+def _as_id(value: int | str) -> int | None:
+    """An id sent by a form, or None when it is not a number (then it matches nothing)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 @transactional
 def save_bid(actor: User, bid_id: int, changes: BidChanges) -> Bid:
     """Save part of the working copy (the draft is saved at every step)."""
@@ -196,11 +210,12 @@ def save_bid(actor: User, bid_id: int, changes: BidChanges) -> Bid:
     now = utcnow()
     _require_open(bid, now)
     challenge = bid.challenge
+    before = snapshot(bid)
     if changes.answers is not None:
         criteria = {c.id: c for c in challenge.criteria}
         answers = dict(bid.answers or {})
         for criterion_id, text in changes.answers.items():
-            criterion = criteria.get(int(criterion_id))
+            criterion = criteria.get(_as_id(criterion_id))
             if criterion is None:
                 raise ValidationFailed("Answer the published criteria only", field="answers")
             words = word_count(text)
@@ -214,7 +229,7 @@ def save_bid(actor: User, bid_id: int, changes: BidChanges) -> Bid:
         known = {r.id for r in challenge.requirements}
         responses = dict(bid.requirements or {})
         for requirement_id, answer in changes.requirements.items():
-            if int(requirement_id) not in known:
+            if _as_id(requirement_id) not in known:
                 raise ValidationFailed("Respond to the published requirements only",
                                        field="requirements")
             evidence = (answer.evidence or "").strip()
@@ -234,6 +249,8 @@ def save_bid(actor: User, bid_id: int, changes: BidChanges) -> Bid:
         bid.conflict_details = (changes.conflict_details or "").strip()
     if changes.terms_accepted is not None:
         bid.terms_accepted = changes.terms_accepted
+    if snapshot(bid) == before:
+        return bid  # Nothing changed: a submitted bid stays "submitted".
     bid.changed_at = now
     # The audit trail records what changed, never what the bid says (it is sealed).
     audit.record("bid.saved", bid, actor=actor, after={"sections": _changed_sections(bid,
@@ -390,12 +407,14 @@ def check_pdf(data: bytes) -> None:
     if not data.lstrip(b"\r\n\t ")[:5] == b"%PDF-":
         raise ValidationFailed("The selected file must be a PDF", field="attachment")
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         pages = len(reader.pages)
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError,
+    # PyPdfError, not just PdfReadError: a malformed file can also raise LimitReachedError
+    # (a self-referencing page tree, an absurd declared size), which must not become a 500.
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError,
             RecursionError) as exc:
         raise ValidationFailed("The selected file is not a valid PDF", field="attachment") \
             from exc
@@ -525,7 +544,8 @@ def attachment_for_download(actor: User, attachment_id: int) -> tuple[BidAttachm
     if attachment is None:
         raise NotFound("Attachment not found")
     bid = attachment.bid
-    if actor.organisation_id == bid.supplier_id and actor.has_role(*BIDDER_ROLES):
+    if (actor.organisation_id == bid.supplier_id and actor.is_active
+            and actor.has_role(*BIDDER_ROLES)):
         # The supplier's own files: the working copy and every version it submitted.
         return attachment, upload_dir() / attachment.stored_name
     _council_access(actor, bid.challenge, f"download attachment {attachment_id}")

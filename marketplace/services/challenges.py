@@ -325,10 +325,21 @@ def _apply(challenge: Challenge, changes: ChallengeChanges) -> None:
             nice = [r.text for r in challenge.nice_to_haves]
         rows = [(RequirementKind.ESSENTIAL, t) for t in essential if _clean(t)]
         rows += [(RequirementKind.NICE_TO_HAVE, t) for t in nice if _clean(t)]
-        challenge.requirements = [
-            ChallengeRequirement(position=n, kind=kind.value, text=text.strip())
-            for n, (kind, text) in enumerate(rows)
-        ]
+        # Update rows in place, matched by kind and text (then by order within the kind), so
+        # their ids stay stable: bids refer to requirements by id.
+        existing = list(challenge.requirements)
+        kept: list[ChallengeRequirement] = []
+        for n, (kind, text) in enumerate(rows):
+            match = next((r for r in existing if r.kind == kind.value
+                          and r.text == text.strip()), None) or next(
+                (r for r in existing if r.kind == kind.value), None)
+            if match is not None:
+                existing.remove(match)
+                match.position, match.text = n, text.strip()
+                kept.append(match)
+            else:
+                kept.append(ChallengeRequirement(position=n, kind=kind.value, text=text.strip()))
+        challenge.requirements = kept
     if changes.stages is not None:
         challenge.stages = [
             ChallengeStage(position=n, name=s.name.strip(), duration=_clean(s.duration) or None,
@@ -337,12 +348,17 @@ def _apply(challenge: Challenge, changes: ChallengeChanges) -> None:
             for n, s in enumerate(changes.stages)
         ]
     if changes.criteria is not None:
-        challenge.criteria = [
-            EvaluationCriterion(position=n, name=c.name.strip(),
-                                description=_clean(c.description) or None, weight=c.weight,
-                                word_limit=c.word_limit)
-            for n, c in enumerate(changes.criteria)
-        ]
+        # Update criteria in place by position so their ids stay stable: bid answers and
+        # (later) scores refer to criteria by id.
+        current = list(challenge.criteria)
+        updated: list[EvaluationCriterion] = []
+        for n, c in enumerate(changes.criteria):
+            row = current[n] if n < len(current) else EvaluationCriterion()
+            row.position, row.name = n, c.name.strip()
+            row.description = _clean(c.description) or None
+            row.weight, row.word_limit = c.weight, c.word_limit
+            updated.append(row)
+        challenge.criteria = updated
     if changes.set_dates:
         challenge.clarification_deadline = changes.clarification_deadline
         challenge.submission_deadline = changes.submission_deadline

@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import lazyload, selectinload
 
 from marketplace import reference
@@ -71,43 +73,48 @@ class SearchPage:
 
     @property
     def spelling(self) -> dict[str, list[str]]:
-        """The typo corrections only (query word -> near spellings used instead), leaving
-        out the word itself and its plain singular forms."""
-        found: dict[str, list[str]] = {}
-        for word, options in self.corrections.items():
-            near = [o for o in options if o not in variants(word)]
-            if near:
-                found[word] = near
-        return found
+        return spelling(self.corrections)
 
 
-class _Vocabulary:
-    """Words of published challenges, rebuilt when the published set changes."""
+def spelling(corrections: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The typo corrections only (query word -> near spellings used instead), leaving out
+    the word itself and its plain singular forms."""
+    found: dict[str, list[str]] = {}
+    for word, options in corrections.items():
+        near = [o for o in options if o not in variants(word)]
+        if near:
+            found[word] = near
+    return found
 
-    def __init__(self) -> None:
+
+class Vocabulary:
+    """The words of an indexed text column, cached per process.
+
+    ``texts`` selects the texts whose words make up the vocabulary; ``fingerprint`` selects
+    one cheap row that changes whenever that set of texts may have changed. The words are
+    rebuilt when the fingerprint differs from the one they were built for, so several workers
+    never serve a stale index. Used for challenges here and for the supplier directory.
+    """
+
+    def __init__(self, texts: Callable[[], Select[Any]],
+                 fingerprint: Callable[[], Select[Any]]) -> None:
+        self._texts = texts
+        self._fingerprint_query = fingerprint
         self._lock = threading.Lock()
         self._key: tuple[object, ...] | None = None
         self._words: list[str] = []
         self._set: frozenset[str] = frozenset()
 
     def _fingerprint(self) -> tuple[object, ...]:
-        # Two subqueries so each is answered from an index (ix_challenge_public and
-        # ix_challenge_updated_at) instead of a scan of every challenge.
-        published = Challenge.published_at.is_not(None)
-        row = db.session.execute(select(
-            select(func.count(Challenge.id)).where(published).scalar_subquery(),
-            select(func.max(Challenge.updated_at)).where(published).scalar_subquery(),
-        )).one()
-        return (db.engine.url.render_as_string(), row[0], row[1])
+        row = db.session.execute(self._fingerprint_query()).one()
+        return (db.engine.url.render_as_string(), *row)
 
     def words(self) -> tuple[list[str], frozenset[str]]:
         key = self._fingerprint()
         with self._lock:
             if key != self._key:
                 found: set[str] = set()
-                for (text,) in db.session.execute(
-                    select(Challenge.search_text).where(Challenge.published_at.is_not(None))
-                ):
+                for (text,) in db.session.execute(self._texts()):
                     found.update(w for w in WORD_RE.findall(text or "") if len(w) >= 3)
                 self._words = sorted(found)
                 self._set = frozenset(found)
@@ -115,7 +122,21 @@ class _Vocabulary:
             return self._words, self._set
 
 
-VOCABULARY = _Vocabulary()
+def _published_texts() -> Select[Any]:
+    return select(Challenge.search_text).where(Challenge.published_at.is_not(None))
+
+
+def _published_fingerprint() -> Select[Any]:
+    # Two subqueries so each is answered from an index (ix_challenge_public and
+    # ix_challenge_updated_at) instead of a scan of every challenge.
+    published = Challenge.published_at.is_not(None)
+    return select(
+        select(func.count(Challenge.id)).where(published).scalar_subquery(),
+        select(func.max(Challenge.updated_at)).where(published).scalar_subquery(),
+    )
+
+
+VOCABULARY = Vocabulary(_published_texts, _published_fingerprint)
 
 
 def query_words(q: str) -> list[str]:
@@ -146,6 +167,24 @@ def _shortest(options: list[str]) -> list[str]:
     return [o for o in options if not any(p != o and p in o for p in options)]
 
 
+def keyword_clauses(q: str, column: ColumnElement[str], vocabulary: Vocabulary
+                    ) -> tuple[list[ColumnElement[bool]], dict[str, list[str]]]:
+    """One condition per query word (every word must match ``column``, a lower-cased index
+    text), each word widened to its singular and near spellings from ``vocabulary``; and the
+    corrections used (query word -> the words matched instead)."""
+    clauses: list[ColumnElement[bool]] = []
+    corrections: dict[str, list[str]] = {}
+    words = query_words(q)
+    if words:
+        vocab, known = vocabulary.words()
+        for word in words:
+            options = expand(word, vocab, known)
+            if options != [word]:
+                corrections[word] = options
+            clauses.append(or_(*(column.contains(o) for o in _shortest(options))))
+    return clauses, corrections
+
+
 def public_filter(now: datetime) -> list[object]:
     return [Challenge.published_at.is_not(None), Challenge.published_at <= now]
 
@@ -166,16 +205,8 @@ def build_query(params: SearchParams, now: datetime | None = None
     """The filtered (unsorted, unpaginated) query and the keyword corrections used."""
     now = now or utcnow()
     stmt = select(Challenge).where(*public_filter(now))
-    corrections: dict[str, list[str]] = {}
-    words = query_words(params.q)
-    if words:
-        vocab, known = VOCABULARY.words()
-        for word in words:
-            options = expand(word, vocab, known)
-            if options != [word]:
-                corrections[word] = options
-            stmt = stmt.where(or_(*(Challenge.search_text.contains(o)
-                                    for o in _shortest(options))))
+    clauses, corrections = keyword_clauses(params.q, Challenge.search_text, VOCABULARY)
+    stmt = stmt.where(*clauses)
     if params.status in STATUS_FILTERS:
         stmt = stmt.where(_status_clause(params.status, now))
     if params.region:
