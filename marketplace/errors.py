@@ -73,6 +73,9 @@ def register_error_handlers(app: Flask) -> None:
     def _http(err: HTTPException):  # type: ignore[no-untyped-def]
         status = err.code or 500
         detail = err.description if status in {400, 405, 413, 429} else None
+        if status == 413:
+            detail = ("The file you sent is too big. Attachments must be PDFs smaller than "
+                      "10MB. Go back and choose a smaller file.")
         if status == 429:
             detail = ("You have tried too many times. Wait a few minutes before you try again. "
                       "If you have forgotten your password you can reset it.")

@@ -46,6 +46,7 @@ def navigation() -> list[dict[str, object]]:
             items.append(("Your challenges", url_for("council.dashboard")))
         if current_user.is_supplier_user and current_user.has_role("bidder", "org_admin"):
             items.append(("Your profile", url_for("suppliers.profile")))
+            items.append(("Your bids", url_for("bids.dashboard")))
         if current_user.organisation is not None:
             items.append(("Your organisation", url_for("organisation.team")))
         if current_user.is_platform_admin:

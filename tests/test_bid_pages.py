@@ -334,6 +334,7 @@ def test_a_request_over_the_size_limit_gets_a_clear_page(app: Flask, scene: Scen
     response = upload(client, bid_id, b"%PDF-1.7\n" + b"0" * (12 * 1024 * 1024))
     assert response.status_code == 413
     assert "The file you sent is too big" in text_of(response)
+    assert "smaller than 10MB" in text_of(response)
     assert db.session.scalar(select(func.count(BidAttachment.id))) == 0
 
 

@@ -796,8 +796,12 @@ def test_withdraw_with_a_reason(app: Flask, owner: User, officer: User) -> None:
     withdrawn = emails_with("Challenge withdrawn")
     assert supplier.email in {m.to_address for m in withdrawn}
     assert "The service is being outsourced" in withdrawn[0].body_text
-    text = text_of(client.get(f"/council/challenges/{challenge.id}"))
+    task_list = client.get(f"/council/challenges/{challenge.id}")
+    text = text_of(task_list)
     assert "It was withdrawn on" in text
+    html = task_list.get_data(as_text=True)
+    assert '<h3 class="govuk-heading-s">Reason given</h3>' in html
+    assert "&lt;h3" not in html
     assert "The service is being outsourced" in text
     # Nothing more can be done to it.
     response = client.get(f"/council/challenges/{challenge.id}/withdraw")
