@@ -58,9 +58,30 @@ def test_a_supplier_bids_and_resubmits(live_server, new_context, axe_check,
     pdf = tmp_path / "case-study.pdf"
     pdf.write_bytes(pdf_bytes())
 
-    # 1. The supplier finds the open challenge and starts a bid ---------------------------
+    # 0. The supplier completes their profile ----------------------------------------------
     page = new_context().new_page()
     sign_in(page, live_server, BIDDER)
+    page.goto(live_server("/supplier/profile/details"))
+    axe_check(page)
+    page.get_by_label("Companies House number (optional)").fill("01234567")
+    page.get_by_label("Small").check()
+    page.get_by_label("Website (optional)").fill("https://pothole-prophets.example.com")
+    page.get_by_label("About your company (optional)").fill(
+        "We predict where roads will fail, using footage from vehicles councils already run.")
+    page.get_by_role("button", name="Save and return to your profile").click()
+    expect(h1(page)).to_have_text("Your supplier profile")
+    page.goto(live_server("/supplier/profile/regions"))
+    page.get_by_label("Yorkshire and The Humber").check()
+    page.get_by_role("button", name="Save and return to your profile").click()
+    page.goto(live_server("/supplier/profile/capabilities"))
+    page.get_by_label("Capability statements").fill(
+        "Predictive maintenance for carriageways\nComputer vision on dashcam footage")
+    page.get_by_role("button", name="Save and return to your profile").click()
+    expect(h1(page)).to_have_text("Your supplier profile")
+    expect(page.get_by_text("Predictive maintenance for carriageways")).to_be_visible()
+    axe_check(page)  # the completed profile overview
+
+    # 1. The supplier finds the open challenge and starts a bid ---------------------------
     page.get_by_role("navigation").get_by_role("link", name="Challenges").click()
     page.get_by_label("Search challenges").fill("potholes")
     page.get_by_role("button", name="Search", exact=True).click()
