@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request, url_for
@@ -177,6 +179,29 @@ def uk_date_only(value: date | None) -> str:
     if isinstance(value, datetime):
         return uk_date(value)
     return f"{value.day} {value:%B %Y}"
+
+
+def pagination_params(page: int, pages: int, href: Callable[[int], str]
+                      ) -> dict[str, Any] | None:
+    """Parameters for the GOV.UK pagination component: first, last and the pages around the
+    current one, with ellipses between; None when there is one page."""
+    if pages <= 1:
+        return None
+    items: list[dict[str, Any]] = []
+    previous = 0
+    for number in sorted({1, pages, *range(page - 1, page + 2)}):
+        if not 1 <= number <= pages:
+            continue
+        if previous and number > previous + 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": href(number), "current": number == page})
+        previous = number
+    params: dict[str, Any] = {"items": items, "landmarkLabel": "Search results pages"}
+    if page > 1:
+        params["previous"] = {"href": href(page - 1)}
+    if page < pages:
+        params["next"] = {"href": href(page + 1)}
+    return params
 
 
 def register_template_helpers(app: Flask) -> None:

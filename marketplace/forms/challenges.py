@@ -29,7 +29,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from marketplace import reference
 from marketplace.forms import BaseForm
-from marketplace.forms.fields import MultiCheckboxField
+from marketplace.forms.fields import CpvPicker, MultiCheckboxField
 from marketplace.models import Challenge
 from marketplace.services.challenges import (
     ChallengeChanges,
@@ -419,7 +419,7 @@ class RequirementsForm(SectionForm):
                                 nice_to_haves=lines(self.nice_to_have.data))
 
 
-class CapabilitiesForm(SectionForm):
+class CapabilitiesForm(CpvPicker, SectionForm):
     capabilities = TextAreaField(
         "Capabilities sought", widget=GovTextArea(),
         description="Separate them with commas or put one on each line, for example: data "
@@ -440,27 +440,6 @@ class CapabilitiesForm(SectionForm):
     def initial(cls, challenge: Challenge) -> dict[str, Any]:
         return {"capabilities": "\n".join(challenge.capabilities or []),
                 "cpv_codes": challenge.cpv_codes}
-
-    def typed_codes(self) -> list[str]:
-        return [c for c in re.split(r"[,;\s]+", self.cpv_typed.data or "") if c]
-
-    def validate_cpv_typed(self, field: StringField) -> None:
-        for raw in self.typed_codes():
-            try:
-                reference.parse_cpv(raw)
-            except ValueError as exc:
-                raise ValidationError(str(exc)) from None
-
-    def chosen(self) -> list[str]:
-        return list(dict.fromkeys([*(self.cpv_codes.data or []), *self.typed_codes()]))
-
-    def set_choices(self, saved: list[str], results: list[reference.CpvCode]) -> None:
-        """Checkboxes for the codes chosen (saved or just ticked) and the search results."""
-        known = reference.load_cpv()
-        codes = list(dict.fromkeys([*saved, *(self.cpv_codes.data or []),
-                                    *(r.code for r in results)]))
-        self.cpv_codes.choices = [
-            (code, known[code].display if code in known else code) for code in codes]
 
     def to_changes(self) -> ChallengeChanges:
         return ChallengeChanges(capabilities=tags(self.capabilities.data),

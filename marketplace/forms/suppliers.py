@@ -8,7 +8,6 @@ the service's; the forms only check what the browser sent can be read.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -23,13 +22,13 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import Field, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional
 
 from marketplace import reference
 from marketplace.forms import BaseForm
 from marketplace.forms.accounts import EmailWidget
 from marketplace.forms.challenges import UKDateField, WholeNumberField, lines
-from marketplace.forms.fields import MultiCheckboxField
+from marketplace.forms.fields import CpvPicker, MultiCheckboxField
 from marketplace.models import (
     CERTIFICATION_LABELS,
     SIZE_LABELS,
@@ -205,7 +204,7 @@ for _n in range(1, CASE_STUDY_ROWS + 1):
                              minimum=1950, maximum=2100, description="For example, 2024"))
 
 
-class CpvForm(ProfileSectionForm):
+class CpvForm(CpvPicker, ProfileSectionForm):
     q = StringField("Search CPV codes", widget=GovTextInput(),
                     description="A word, like software, or the first digits of a code",
                     render_kw={"spellcheck": "false"})
@@ -219,27 +218,6 @@ class CpvForm(ProfileSectionForm):
     @classmethod
     def initial(cls, org: Organisation, profile: SupplierProfile | None) -> dict[str, Any]:
         return {"cpv_codes": list(profile.cpv_codes or []) if profile else []}
-
-    def typed_codes(self) -> list[str]:
-        return [c for c in re.split(r"[,;\s]+", self.cpv_typed.data or "") if c]
-
-    def validate_cpv_typed(self, field: StringField) -> None:
-        for raw in self.typed_codes():
-            try:
-                reference.parse_cpv(raw)
-            except ValueError as exc:
-                raise ValidationError(str(exc)) from None
-
-    def chosen(self) -> list[str]:
-        return list(dict.fromkeys([*(self.cpv_codes.data or []), *self.typed_codes()]))
-
-    def set_choices(self, saved: list[str], results: list[reference.CpvCode]) -> None:
-        """Checkboxes for the codes chosen (saved or just ticked) and the search results."""
-        known = reference.load_cpv()
-        codes = list(dict.fromkeys([*saved, *(self.cpv_codes.data or []),
-                                    *(r.code for r in results)]))
-        self.cpv_codes.choices = [
-            (code, known[code].display if code in known else code) for code in codes]
 
     def to_changes(self) -> ProfileChanges:
         return ProfileChanges(cpv_codes=self.chosen())

@@ -27,6 +27,7 @@ from marketplace.services import challenges as service
 from marketplace.services import search
 from marketplace.services.email import absolute_url
 from marketplace.services.errors import Conflict, ServiceError
+from marketplace.templating import pagination_params
 from marketplace.views import flash_error
 
 bp = Blueprint("challenges", __name__, url_prefix="/challenges")
@@ -91,30 +92,10 @@ def query_args(params: search.SearchParams, **changes: Any) -> dict[str, Any]:
 
 
 def pagination(result: search.SearchPage) -> dict[str, Any] | None:
-    """Parameters for the GOV.UK pagination component (first, last and around the current)."""
-    if result.pages <= 1:
-        return None
-
-    def href(page: int) -> str:
-        return url_for("challenges.index", **query_args(result.params, page=page))
-
-    shown = sorted({1, result.pages, *range(result.page - 1, result.page + 2)})
-    items: list[dict[str, Any]] = []
-    previous = 0
-    for number in shown:
-        if not 1 <= number <= result.pages:
-            continue
-        if previous and number > previous + 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number),
-                      "current": number == result.page})
-        previous = number
-    params: dict[str, Any] = {"items": items, "landmarkLabel": "Search results pages"}
-    if result.page > 1:
-        params["previous"] = {"href": href(result.page - 1)}
-    if result.page < result.pages:
-        params["next"] = {"href": href(result.page + 1)}
-    return params
+    """Parameters for the GOV.UK pagination component, keeping the filters in each link."""
+    return pagination_params(
+        result.page, result.pages,
+        lambda page: url_for("challenges.index", **query_args(result.params, page=page)))
 
 
 def active_filters(params: search.SearchParams, councils: dict[int, str]) -> list[str]:

@@ -31,6 +31,7 @@ from marketplace.models import (
 from marketplace.services import suppliers as service
 from marketplace.services.errors import ServiceError
 from marketplace.services.suppliers import IMPORT_COLUMNS, DirectoryParams
+from marketplace.templating import pagination_params
 from marketplace.views import flash_error
 
 bp = Blueprint("suppliers", __name__)
@@ -85,29 +86,10 @@ def query_args(params: DirectoryParams, **changes: Any) -> dict[str, Any]:
 
 
 def pagination(result: service.DirectoryPage) -> dict[str, Any] | None:
-    """Parameters for the GOV.UK pagination component."""
-    if result.pages <= 1:
-        return None
-
-    def href(page: int) -> str:
-        return url_for("suppliers.index", **query_args(result.params, page=page))
-
-    items: list[dict[str, Any]] = []
-    previous = 0
-    for number in sorted({1, result.pages, *range(result.page - 1, result.page + 2)}):
-        if not 1 <= number <= result.pages:
-            continue
-        if previous and number > previous + 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number),
-                      "current": number == result.page})
-        previous = number
-    params: dict[str, Any] = {"items": items, "landmarkLabel": "Search results pages"}
-    if result.page > 1:
-        params["previous"] = {"href": href(result.page - 1)}
-    if result.page < result.pages:
-        params["next"] = {"href": href(result.page + 1)}
-    return params
+    """Parameters for the GOV.UK pagination component, keeping the filters in each link."""
+    return pagination_params(
+        result.page, result.pages,
+        lambda page: url_for("suppliers.index", **query_args(result.params, page=page)))
 
 
 def active_filters(params: DirectoryParams) -> list[str]:
