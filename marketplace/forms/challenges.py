@@ -29,7 +29,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from marketplace import reference
 from marketplace.forms import BaseForm
-from marketplace.forms.fields import CpvPicker, MultiCheckboxField
+from marketplace.forms.fields import CpvPicker, MultiCheckboxField, NumberedRows
 from marketplace.models import Challenge
 from marketplace.services.challenges import (
     ChallengeChanges,
@@ -335,22 +335,11 @@ class ProblemForm(SectionForm):
                                 success=self.success.data or "")
 
 
-class RowsForm(SectionForm):
+class RowsForm(NumberedRows, SectionForm):
     """A section of numbered rows (outcomes, stages, criteria); blank rows are ignored."""
 
     rows: ClassVar[int] = 1
     open_rows: ClassVar[int] = 1  # rows always shown; the rest are behind "Add more"
-
-    def row(self, n: int) -> tuple[Field, ...]:
-        raise NotImplementedError
-
-    def shown_rows(self) -> int:
-        """How many rows to show open: every row in use, one more, and at least a few."""
-        last = 0
-        for n in range(1, self.rows + 1):
-            if any(f.errors or f.data not in (None, "") for f in self.row(n)):
-                last = n
-        return min(self.rows, max(self.open_rows, last + 1))
 
 
 class OutcomesForm(RowsForm):

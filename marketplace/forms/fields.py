@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput
-from wtforms import SelectMultipleField, StringField, ValidationError
+from wtforms import Field, SelectMultipleField, StringField, ValidationError
 
 from marketplace import reference
 
@@ -43,3 +44,22 @@ class CpvPicker:
                                     *(r.code for r in results)]))
         self.cpv_codes.choices = [
             (code, known[code].display if code in known else code) for code in codes]
+
+
+class NumberedRows:
+    """A form of numbered rows of fields (``row(n)`` for n from 1 to ``rows``); blank rows are
+    ignored, and rows beyond ``open_rows`` that are unused sit behind "Add more"."""
+
+    rows: ClassVar[int] = 1
+    open_rows: ClassVar[int] = 1
+
+    def row(self, n: int) -> tuple[Field, ...]:
+        raise NotImplementedError
+
+    def shown_rows(self) -> int:
+        """How many rows to show open: every row in use, one more, and at least a few."""
+        last = 0
+        for n in range(1, self.rows + 1):
+            if any(f.errors or f.data not in (None, "") for f in self.row(n)):
+                last = n
+        return min(self.rows, max(self.open_rows, last + 1))

@@ -28,7 +28,7 @@ from marketplace import reference
 from marketplace.forms import BaseForm
 from marketplace.forms.accounts import EmailWidget
 from marketplace.forms.challenges import UKDateField, WholeNumberField, lines
-from marketplace.forms.fields import CpvPicker, MultiCheckboxField
+from marketplace.forms.fields import CpvPicker, MultiCheckboxField, NumberedRows
 from marketplace.models import (
     CERTIFICATION_LABELS,
     SIZE_LABELS,
@@ -140,22 +140,11 @@ class CapabilitiesForm(ProfileSectionForm):
         return ProfileChanges(capabilities=lines(self.capabilities.data))
 
 
-class RowsForm(ProfileSectionForm):
+class RowsForm(NumberedRows, ProfileSectionForm):
     """Numbered rows (case studies, certifications); blank rows are ignored."""
 
     rows: ClassVar[int] = 1
     open_rows: ClassVar[int] = 2
-
-    def row(self, n: int) -> tuple[Field, ...]:
-        raise NotImplementedError
-
-    def shown_rows(self) -> int:
-        """How many rows to show open: every row in use, one more, and at least a few."""
-        last = 0
-        for n in range(1, self.rows + 1):
-            if any(f.errors or f.data not in (None, "") for f in self.row(n)):
-                last = n
-        return min(self.rows, max(self.open_rows, last + 1))
 
 
 class CaseStudiesForm(RowsForm):

@@ -37,7 +37,13 @@ from marketplace.models import (
 from marketplace.services import audit
 from marketplace.services import challenges as challenge_service
 from marketplace.services.email import absolute_url, queue_email
-from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.services.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    refuse_if_any,
+)
 from marketplace.services.uow import transactional
 
 BIDDER_ROLES = (Role.BIDDER.value, Role.ORG_ADMIN.value)
@@ -334,11 +340,7 @@ def submit_bid(actor: User, bid_id: int) -> BidVersion:
     bid = _own_bid(actor, bid_id, lock=True)
     now = utcnow()
     _require_open(bid, now)
-    found = problems(bid)
-    if found:
-        field_name, message = found[0]
-        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        raise ValidationFailed(message + more, field=field_name)
+    refuse_if_any(problems(bid))
     number = bid.submitted_version + 1
     version = BidVersion(bid=bid, number=number, received_at=now, submitted_by_id=actor.id,
                          content=snapshot(bid),

@@ -40,7 +40,13 @@ from marketplace.models import (
 )
 from marketplace.services import audit
 from marketplace.services.email import absolute_url, queue_email
-from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.services.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    refuse_if_any,
+)
 from marketplace.services.uow import transactional
 
 EDITORS = (Role.CHALLENGE_OWNER.value, Role.PROCUREMENT_OFFICER.value)
@@ -483,11 +489,7 @@ def problems(challenge: Challenge, now: datetime | None = None) -> list[tuple[st
 
 
 def _require_ready(challenge: Challenge) -> None:
-    found = problems(challenge)
-    if found:
-        field_name, message = found[0]
-        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        raise ValidationFailed(message + more, field=field_name)
+    refuse_if_any(problems(challenge))
 
 
 # Transitions ---------------------------------------------------------------------------------

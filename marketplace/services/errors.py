@@ -38,5 +38,13 @@ class Conflict(ServiceError):
     status_code = 409
 
 
+def refuse_if_any(problems: list[tuple[str, str]]) -> None:
+    """Raise the first of a list of (field, message) problems, saying how many more there are."""
+    if problems:
+        field, message = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ValidationFailed(message + more, field=field)
+
+
 class RateLimited(ServiceError):
     status_code = 429
