@@ -11,9 +11,11 @@ from marketplace.services.errors import ServiceError
 
 
 def register_cli(app: Flask) -> None:
-    from marketplace import bench_search
+    from marketplace import bench_matching, bench_search, matching_cli
 
     bench_search.register(app)
+    bench_matching.register(app)
+    matching_cli.register(app)
     _register_supplier_commands(app)
 
     @app.cli.command("create-admin")
