@@ -12,6 +12,7 @@ from marketplace.demo_challenges import load_challenges
 from marketplace.demo_suppliers import load_profiles
 from marketplace.extensions import db
 from marketplace.models import (
+    Challenge,
     JoinRequest,
     Organisation,
     OrgKind,
@@ -161,7 +162,21 @@ def load_demo_data() -> bool:
                       email_verified_at=now)
         db.session.add(joiner)
         db.session.add(JoinRequest(user=joiner, organisation=orgs["Roadsense Analytics Ltd"]))
-    # Profiles, challenges and bids go through the use cases, each in its own transaction.
+    # Profiles, challenges and bids go through the use cases, each in its own transaction
+    # (saving a profile records its match revision, so the match index sees it).
     load_profiles(users)
-    load_challenges(users, orgs, now)
+    challenges = load_challenges(users, orgs, now)
+    _invite(users, orgs, challenges)
     return True
+
+
+def _invite(users: dict[str, User], orgs: dict[str, Organisation],
+            challenges: dict[str, Challenge]) -> None:
+    """Leeds invites the community co-operative that fights fly-tipping and runs recycling
+    campaigns to bid for its food waste challenge (a suggestion the page shows as invited)."""
+    from marketplace.demo_challenges import FOOD_WASTE, TOM
+    from marketplace.services.suggestions import invite_supplier
+
+    invite_supplier(users[TOM], challenges[FOOD_WASTE.title].id,
+                    orgs["CleanStreets Data Co-operative"].id,
+                    "Your behaviour change campaigns for recycling look relevant to our flats.")

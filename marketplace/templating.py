@@ -181,6 +181,29 @@ def uk_date_only(value: date | None) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+def highlight(text: str | None, spans: Any = ()) -> Markup:
+    """Text with the given stretches (objects with ``start`` and ``end``, indexes into the
+    text) wrapped in ``<mark>``. Every piece of the text is escaped: it may be anyone's."""
+    text = text or ""
+    ranges: list[list[int]] = []
+    for span in sorted(spans or (), key=lambda s: (s.start, s.end)):
+        start, end = max(0, int(span.start)), min(len(text), int(span.end))
+        if start >= end:
+            continue
+        if ranges and start <= ranges[-1][1]:
+            ranges[-1][1] = max(ranges[-1][1], end)
+        else:
+            ranges.append([start, end])
+    parts: list[Markup] = []
+    position = 0
+    for start, end in ranges:
+        parts.append(escape(text[position:start]))
+        parts.append(Markup("<mark>{}</mark>").format(text[start:end]))
+        position = end
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts)
+
+
 def pagination_params(page: int, pages: int, href: Callable[[int], str]
                       ) -> dict[str, Any] | None:
     """Parameters for the GOV.UK pagination component: first, last and the pages around the
@@ -216,6 +239,7 @@ def register_template_helpers(app: Flask) -> None:
         "status_tag_colour": status_tag_colour, "status_label": status_label,
         "time_left": time_left, "money": money, "budget_range": budget_range,
         "cpv_label": cpv_label, "truncate_words": truncate_words, "paragraphs": paragraphs,
+        "highlight": highlight,
     })
     app.jinja_env.globals["uk_date_only"] = uk_date_only
 

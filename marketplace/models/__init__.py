@@ -35,6 +35,7 @@ from marketplace.models.challenges import (
     QuestionStatus,
     RequirementKind,
 )
+from marketplace.models.matching import ChallengeInvitation, MatchIndexState
 from marketplace.models.suppliers import (
     BID_STATUS_LABELS,
     CERTIFICATION_LABELS,
@@ -69,6 +70,7 @@ __all__ = [
     "ChallengeAmendment",
     "ChallengeCpv",
     "ChallengeFollow",
+    "ChallengeInvitation",
     "ChallengeOutcome",
     "ChallengeRequirement",
     "ChallengeSponsor",
@@ -87,6 +89,7 @@ __all__ = [
     "Invitation",
     "JoinRequest",
     "JoinStatus",
+    "MatchIndexState",
     "OrgKind",
     "OrgStatus",
     "Organisation",

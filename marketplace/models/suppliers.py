@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -80,6 +81,10 @@ class SupplierProfile(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     search_text: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The match index revision of the last change to anything the matching engine reads
+    # about this supplier (see marketplace.services.matching.touch_supplier).
+    match_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0",
+                                                index=True)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     case_studies: Mapped[list[CaseStudy]] = relationship(

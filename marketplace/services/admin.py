@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 
 from marketplace.extensions import db
 from marketplace.models import AllowedDomain, Organisation, OrgStatus, User, utcnow
-from marketplace.services import audit
+from marketplace.services import audit, matching
 from marketplace.services.accounts import org_admins, revoke_all_sessions, snapshot
 from marketplace.services.email import absolute_url, queue_email
 from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -52,6 +52,8 @@ def _decide(actor: User, org_id: int, status: OrgStatus, reason: str | None) -> 
     org.status = status.value
     org.status_reason = reason
     org.verified_at = utcnow() if status == OrgStatus.VERIFIED else None
+    # A supplier is listed (and matched) once verified, and no longer once rejected.
+    matching.organisation_touched(org)
     audit.record(f"organisation.{status.value}", org, actor=actor, organisation=org,
                  before=before, after=_org_state(org))
     for admin in org_admins(org):

@@ -40,7 +40,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.services import audit, search
+from marketplace.services import audit, matching, search
 from marketplace.services.email import absolute_url, queue_email
 from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.services.uow import transactional, unit_of_work
@@ -134,13 +134,58 @@ def public_profile(supplier_id: int, viewer: User | None = None) -> SupplierProf
     return profile
 
 
-def matching_challenges_for(profile: SupplierProfile) -> list[Challenge]:
-    """Open challenges that match the supplier's profile, best first.
+@dataclass(frozen=True)
+class ChallengeMatch:
+    """An open challenge that fits a supplier's profile: its score out of 100 and why."""
 
-    Always empty for now: the matching engine (issue 5) fills this in. The supplier's profile
-    page already shows whatever it returns.
-    """
-    return []
+    challenge: Challenge
+    score: int
+    reason: str
+
+
+MATCH_MIN_SCORE = 20.0
+MATCH_TOP = 10
+
+
+def match_min_score() -> float:
+    """The score (out of 100) a challenge needs to be suggested to a supplier."""
+    from flask import current_app
+
+    return float(current_app.config.get("MATCH_MIN_SCORE", MATCH_MIN_SCORE))
+
+
+def open_challenges(now: datetime | None = None, published_after: datetime | None = None
+                    ) -> list[Challenge]:
+    """Published challenges taking bids now (optionally only those published after a time),
+    with what the matching engine and the lists need loaded."""
+    now = now or utcnow()
+    stmt = (select(Challenge).where(Challenge.published_at.is_not(None),
+                                    Challenge.published_at <= now,
+                                    Challenge.status_sql(now) == "open")
+            .options(lazyload("*"), selectinload(Challenge.outcomes),
+                     selectinload(Challenge.cpv_rows), selectinload(Challenge.lead_council))
+            .order_by(Challenge.submission_deadline, Challenge.id))
+    if published_after is not None:
+        stmt = stmt.where(Challenge.published_at > published_after)
+    return list(db.session.scalars(stmt))
+
+
+def _rank_for(supplier_id: int, challenges: list[Challenge], top: int = MATCH_TOP
+              ) -> list[ChallengeMatch]:
+    ranked = matching.rank_challenges_for(supplier_id, challenges, top=top,
+                                          min_score=match_min_score())
+    return [ChallengeMatch(challenge, round(match.score), matching.one_line_reason(match))
+            for challenge, match in ranked]
+
+
+def matching_challenges_for(profile: SupplierProfile | None, now: datetime | None = None
+                            ) -> list[ChallengeMatch]:
+    """Open challenges that match the supplier's profile, best first (at most 10, each
+    scoring at least the threshold). Empty until the supplier is listed: only listed
+    suppliers are in the match index."""
+    if profile is None or not is_listed(profile.organisation):
+        return []
+    return _rank_for(profile.organisation_id, open_challenges(now))
 
 
 # Normalising one field at a time -----------------------------------------------------------
@@ -515,6 +560,8 @@ def _reindex(org: Organisation, profile: SupplierProfile) -> None:
     db.session.refresh(profile)
     profile.search_text = index_text(org, profile)
     profile.updated_at = utcnow()
+    # Every process's match index picks the change up on its next use.
+    matching.touch_supplier(org.id)
 
 
 def _lock_profile(org: Organisation) -> SupplierProfile | None:
@@ -631,28 +678,36 @@ def _json_list_has(column: Any, quoted_prefix: str) -> Any:
     return cast(column, String).contains(quoted_prefix, autoescape=True)
 
 
-def directory_query(params: DirectoryParams, today: date | None = None
-                    ) -> tuple[Select[tuple[SupplierProfile]], dict[str, list[str]]]:
+def profile_filters(params: DirectoryParams, today: date | None = None) -> list[Any]:
+    """Conditions on supplier_profile alone for the directory's filters (region served,
+    counting UK-wide suppliers; size; a certification that has not expired; CPV division).
+    The suggested suppliers page filters with them too."""
     today = today or uk_today()
-    stmt = select(SupplierProfile).join(Organisation).where(*_listed())
-    clauses, corrections = search.keyword_clauses(params.q, SupplierProfile.search_text,
-                                                  VOCABULARY)
-    stmt = stmt.where(*clauses)
+    clauses: list[Any] = []
     region = reference.normalise_region(params.region or "")
     if region:
         options = {region, reference.UK_WIDE}
-        stmt = stmt.where(or_(*(_json_list_has(SupplierProfile.regions, f'"{r}"')
-                                   for r in sorted(options))))
+        clauses.append(or_(*(_json_list_has(SupplierProfile.regions, f'"{r}"')
+                             for r in sorted(options))))
     if params.size in {s.value for s in SizeBand}:
-        stmt = stmt.where(SupplierProfile.size == params.size)
+        clauses.append(SupplierProfile.size == params.size)
     if params.certification in {k.value for k in CertificationKind}:
-        stmt = stmt.where(SupplierProfile.organisation_id.in_(
+        clauses.append(SupplierProfile.organisation_id.in_(
             select(Certification.organisation_id).where(
                 Certification.kind == params.certification,
                 or_(Certification.expires_on.is_(None), Certification.expires_on >= today))))
     division = params.division or ""
     if len(division) == 2 and division.isdigit():
-        stmt = stmt.where(_json_list_has(SupplierProfile.cpv_codes, f'"{division}'))
+        clauses.append(_json_list_has(SupplierProfile.cpv_codes, f'"{division}'))
+    return clauses
+
+
+def directory_query(params: DirectoryParams, today: date | None = None
+                    ) -> tuple[Select[tuple[SupplierProfile]], dict[str, list[str]]]:
+    stmt = select(SupplierProfile).join(Organisation).where(*_listed())
+    clauses, corrections = search.keyword_clauses(params.q, SupplierProfile.search_text,
+                                                  VOCABULARY)
+    stmt = stmt.where(*clauses, *profile_filters(params, today))
     return stmt, corrections
 
 
@@ -801,26 +856,40 @@ def _send_digest(user_id: int, now: datetime) -> bool:
     ids: set[int] = set()
     for alert in alerts:
         ids |= alert_matches(alert, alert.last_sent_at or alert.created_at, now)
-    if not ids:
-        return False
-    challenges = list(db.session.scalars(
-        select(Challenge).where(Challenge.id.in_(ids))
-        .options(lazyload("*"), selectinload(Challenge.lead_council))
-        .order_by(Challenge.submission_deadline, Challenge.id)))
     user = db.session.get(User, user_id)
     assert user is not None
+    since = min(a.last_sent_at or a.created_at for a in alerts)
+    profile_matches = _profile_matches(user, since, now)
+    if not ids and not profile_matches:
+        return False
+    challenges = list(db.session.scalars(
+        select(Challenge).where(Challenge.id.in_(ids | set(profile_matches)))
+        .options(lazyload("*"), selectinload(Challenge.lead_council))
+        .order_by(Challenge.submission_deadline, Challenge.id)))
     links = {c.id: absolute_url("challenges.detail", challenge_id=c.id) for c in challenges}
     queue_email(user.email, "alert_digest", user=user, challenges=challenges, links=links,
-                alerts=[alert_summary(a) for a in alerts],
-                manage=absolute_url("suppliers.alerts"))
+                alerts=[alert_summary(a) for a in alerts], alert_ids=ids,
+                profile_matches=profile_matches, manage=absolute_url("suppliers.alerts"))
     for alert in alerts:
         alert.last_sent_at = now
     return True
 
 
+def _profile_matches(user: User, since: datetime, now: datetime) -> dict[int, ChallengeMatch]:
+    """Open challenges published since ``since`` that match the person's company profile
+    above the threshold, by challenge id."""
+    profile = db.session.get(SupplierProfile, user.organisation_id) \
+        if user.organisation_id else None
+    if profile is None or not is_listed(profile.organisation):
+        return {}
+    new = open_challenges(now, published_after=since)
+    return {m.challenge.id: m for m in _rank_for(profile.organisation_id, new, top=20)}
+
+
 def send_alert_digests(now: datetime | None = None) -> int:
     """Queue the daily digests: one email per person listing the open challenges published
-    since their alerts last sent (or were set up) that match any of them. Nobody gets two in
+    since their alerts last sent (or were set up) that match any of them, or that match
+    their company's profile above the matching threshold. Nobody gets two in
     one UK day, and nobody gets one with nothing new. Returns how many were queued.
 
     Each person is handled in their own transaction, with their alerts locked, so two runs

@@ -10,8 +10,10 @@ from marketplace import access
 from marketplace.extensions import db
 from marketplace.forms.accounts import ConfirmForm
 from marketplace.forms.admin import DomainForm, ReasonForm
+from marketplace.forms.matching import VocabularyForm
 from marketplace.models import AuditEvent, Organisation, OrgStatus, OutboxEmail, User
 from marketplace.services import admin as admin_service
+from marketplace.services import matching
 from marketplace.services.audit import AuditFilter, audit_query
 from marketplace.services.errors import ServiceError
 from marketplace.views import flash_error
@@ -211,3 +213,28 @@ def mailbox():
 def mailbox_message(message_id: int):
     message = db.session.get(OutboxEmail, message_id) or abort(404)
     return render_template("admin/mailbox_message.html", message=message)
+
+
+@bp.route("/matching-vocabulary", methods=["GET", "POST"])
+@access.platform_admin
+def matching_vocabulary():
+    """The team's extra synonyms for supplier matching."""
+    form = VocabularyForm()
+    status = 200
+    if request.method == "GET":
+        form.vocabulary.data = matching.vocabulary_text()
+    elif form.validate_on_submit():
+        try:
+            changed = matching.save_vocabulary(_actor(), form.vocabulary.data or "")
+        except ServiceError as err:
+            form.apply_error(err)
+            status = 400
+        else:
+            flash("Vocabulary saved. Each server rebuilds its index with it, which takes "
+                  "up to a few minutes with many suppliers" if changed
+                  else "Nothing changed", "success")
+            return redirect(url_for("admin.matching_vocabulary"))
+    else:
+        status = 400
+    return render_template("admin/matching_vocabulary.html", form=form,
+                           state=matching.read_state(), stats=matching.index_stats()), status

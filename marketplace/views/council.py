@@ -29,7 +29,10 @@ from marketplace.forms.challenges import (
     next_section,
     section_for_field,
 )
+from marketplace.forms.matching import COMPONENT_LABELS, COMPONENTS, InviteForm, SuggestionForm
 from marketplace.models import (
+    CERTIFICATION_LABELS,
+    SIZE_LABELS,
     Challenge,
     ChallengeSponsor,
     ChallengeStatus,
@@ -42,6 +45,7 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.services import challenges as service
+from marketplace.services import suggestions
 from marketplace.services.errors import ServiceError
 from marketplace.views import flash_error
 
@@ -242,6 +246,8 @@ def _render_task_list(challenge: Challenge, return_form: ReasonForm | None = Non
         return_form=return_form or ReasonForm(),
         form=return_form if return_form is not None and return_form.errors else None,
         confirm=ConfirmForm(), reuse_count=service.reuse_count(challenge),
+        suggest=suggestions.may_see_suggestions(actor, challenge)
+        and suggestions.shows_suggestions(challenge),
     ), status_code
 
 
@@ -530,3 +536,68 @@ def reject_question(question_id: int):
         question_id, form,
         lambda: service.reject_question(_actor(), question_id, form.reason.data),
         "Question rejected. The supplier who asked has been told why")
+
+
+# Suggested suppliers and invitations to bid ----------------------------------------------------
+
+def _suggestion_form() -> tuple[SuggestionForm, bool]:
+    """The filters and weights from the query string (the defaults when nothing was sent),
+    and whether anything was sent."""
+    args = request.args
+    sent = any(name in args for name in SuggestionForm()._fields)
+    return SuggestionForm(formdata=args if sent else None), sent
+
+
+def _kept_args(args: Any) -> dict[str, str]:
+    """The filters and weights of the query string, to keep in links and redirects."""
+    fields = SuggestionForm()._fields
+    return {k: v for k, v in args.items() if k in fields}
+
+
+@bp.get("/challenges/<int:challenge_id>/suggested-suppliers")
+@access.roles(*EDITORS, kind="council")
+def suggested_suppliers(challenge_id: int):
+    actor = _actor()
+    challenge = _challenge_or_404(challenge_id)
+    if not suggestions.may_see_suggestions(actor, challenge):
+        abort(403)
+    if not suggestions.shows_suggestions(challenge):
+        flash(f"This challenge was {challenge.status.value}, so no suppliers are suggested",
+              "error")
+        return _to_task_list(challenge_id)
+    form, sent = _suggestion_form()
+    valid = form.validate() if sent else True
+    page = suggestions.suggest_suppliers(
+        actor, challenge_id, form.filters(), form.weights() if sent and valid else None)
+    return render_template(
+        "council/suggested_suppliers.html", challenge=challenge, status=challenge.status,
+        page=page, form=form, invite_form=InviteForm(formdata=None),
+        components=COMPONENTS, component_labels=COMPONENT_LABELS,
+        kept=_kept_args(request.args), sizes=SIZE_LABELS,
+        certifications=CERTIFICATION_LABELS), 200 if valid else 400
+
+
+@bp.post("/challenges/<int:challenge_id>/suggested-suppliers/<int:supplier_id>/invite")
+@access.roles(*EDITORS, kind="council")
+def invite_supplier(challenge_id: int, supplier_id: int):
+    challenge = _challenge_or_404(challenge_id)
+    if not suggestions.may_see_suggestions(_actor(), challenge):
+        abort(403)
+    back = url_for("council.suggested_suppliers", challenge_id=challenge_id,
+                   **_kept_args(request.args)) + f"#supplier-{supplier_id}"
+    form = InviteForm()
+    if not form.validate_on_submit():
+        for item in form.error_list():
+            flash(item["text"], "error")
+        return redirect(back)
+    try:
+        invitation, emailed = suggestions.invite_supplier(
+            _actor(), challenge_id, supplier_id, form.message.data or "")
+    except ServiceError as err:
+        flash_error(err)
+    else:
+        name = invitation.supplier.name
+        flash(f"{name} has been invited to bid. We have emailed them a link to the challenge"
+              if emailed else f"{name} has been invited to bid, but there is nobody at {name} "
+              "we can email yet", "success")
+    return redirect(back)

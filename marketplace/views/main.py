@@ -28,7 +28,23 @@ def dashboard():
             select(JoinRequest).where(JoinRequest.user_id == current_user.id,
                                       JoinRequest.status == JoinStatus.PENDING.value)
         )
-    return render_template("main/dashboard.html", pending_request=pending)
+    return render_template("main/dashboard.html", pending_request=pending,
+                           matching=_matching_challenges())
+
+
+def _matching_challenges():  # type: ignore[no-untyped-def]
+    """For people in a listed supplier with a profile: the open challenges that match it
+    (None for everyone else, who see nothing about matching)."""
+    from marketplace.models import SupplierProfile
+    from marketplace.services import suppliers
+
+    org = current_user.organisation
+    if org is None or not suppliers.is_listed(org):
+        return None
+    profile = db.session.get(SupplierProfile, org.id)
+    if profile is None:
+        return None
+    return suppliers.matching_challenges_for(profile)
 
 
 @bp.get("/accessibility")

@@ -1,0 +1,210 @@
+"""Suggested suppliers for a challenge, and invitations to bid.
+
+The lead council's challenge owners and procurement officers see the suppliers in the match
+index that best fit their challenge, with the reasons, and may invite any listed supplier to
+bid while the challenge is open. Suggestions say nothing about bids: whether a supplier has
+started or submitted one is never shown or used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.extensions import db
+from marketplace.matching import Match, Weights
+from marketplace.models import (
+    Challenge,
+    ChallengeInvitation,
+    ChallengeStatus,
+    Organisation,
+    Role,
+    SupplierProfile,
+    User,
+    UserRole,
+)
+from marketplace.services import audit, matching
+from marketplace.services import challenges as challenge_service
+from marketplace.services import suppliers as supplier_service
+from marketplace.services.email import absolute_url, queue_email
+from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.services.uow import transactional
+
+EDITORS = challenge_service.EDITORS
+TOP = 20
+MESSAGE_MAX = 2000
+# Suggestions are for challenges that may still go ahead.
+NO_SUGGESTIONS = {ChallengeStatus.WITHDRAWN, ChallengeStatus.CANCELLED}
+SUPPLIER_RECIPIENT_ROLES = (Role.BIDDER.value, Role.ORG_ADMIN.value)
+
+
+# Permissions -----------------------------------------------------------------------------------
+
+def may_see_suggestions(user: User | None, challenge: Challenge) -> bool:
+    """Challenge owners and procurement officers of the lead council."""
+    return bool(challenge_service.is_sponsor_member(user, challenge)
+                and user.organisation_id == challenge.lead_council_id  # type: ignore[union-attr]
+                and user.has_role(*EDITORS))  # type: ignore[union-attr]
+
+
+def _require_lead_editor(actor: User, challenge: Challenge) -> None:
+    if not challenge_service.is_sponsor_member(actor, challenge):
+        raise NotFound("Challenge not found")
+    if actor.organisation_id != challenge.lead_council_id:
+        raise PermissionDenied("Only the lead council can see suggested suppliers and invite "
+                               "them to bid")
+    if not actor.has_role(*EDITORS):
+        raise PermissionDenied("You need the challenge owner or procurement officer role")
+
+
+def shows_suggestions(challenge: Challenge) -> bool:
+    return challenge.status not in NO_SUGGESTIONS
+
+
+# Suggestions -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SuggestionFilters:
+    region: str | None = None
+    size: str | None = None
+    certification: str | None = None
+
+    @property
+    def used(self) -> bool:
+        return bool(self.region or self.size or self.certification)
+
+
+@dataclass
+class Suggestion:
+    supplier_id: int
+    name: str
+    match: Match
+    invitation: ChallengeInvitation | None = None
+
+    @property
+    def score(self) -> int:
+        return round(self.match.score)
+
+
+@dataclass
+class SuggestionPage:
+    challenge: Challenge
+    items: list[Suggestion]
+    filters: SuggestionFilters
+    weights: Weights
+    considered: int  # how many suppliers were ranked (after the filters)
+    can_invite: bool
+
+
+def _filtered_ids(filters: SuggestionFilters) -> set[str] | None:
+    """Ids of the suppliers that pass the filters (None: no filter), with the directory's
+    own conditions, so the rules are the same (UK-wide suppliers work in every region; only
+    certifications that have not expired count). The query reads supplier_profile alone:
+    the index holds only listed suppliers, so ranking within it applies the listing rule."""
+    if not filters.used:
+        return None
+    clauses = supplier_service.profile_filters(supplier_service.DirectoryParams(
+        region=filters.region, size=filters.size, certification=filters.certification))
+    return {str(i) for i in db.session.scalars(
+        select(SupplierProfile.organisation_id).where(*clauses))}
+
+
+def invitations_for(challenge_id: int, supplier_ids: list[int] | None = None
+                    ) -> dict[int, ChallengeInvitation]:
+    stmt = select(ChallengeInvitation).where(ChallengeInvitation.challenge_id == challenge_id)
+    if supplier_ids is not None:
+        stmt = stmt.where(ChallengeInvitation.supplier_id.in_(supplier_ids))
+    return {i.supplier_id: i for i in db.session.scalars(stmt)}
+
+
+def suggest_suppliers(actor: User, challenge_id: int, filters: SuggestionFilters | None = None,
+                      weights: Weights | None = None, top: int = TOP) -> SuggestionPage:
+    """The ``top`` listed suppliers that best fit the challenge, best first, with the score
+    breakdown and explanation of each, and whether each was already invited."""
+    challenge = challenge_service.get_challenge(challenge_id, actor)
+    _require_lead_editor(actor, challenge)
+    status = challenge.status
+    if status in NO_SUGGESTIONS:
+        raise Conflict(f"This challenge was {status.value}, so no suppliers are suggested")
+    filters = filters or SuggestionFilters()
+    weights = weights or Weights()
+    only = _filtered_ids(filters)
+    with matching.using_index() as index:
+        considered = len(index) if only is None else sum(1 for i in only if i in index)
+        matches = [] if only is not None and not only else index.rank(
+            matching.challenge_input(challenge), top=top, weights=weights, only=only)
+    ids = [int(m.id) for m in matches]
+    names = dict(db.session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all()
+    ) if ids else {}
+    invited = invitations_for(challenge.id, ids) if ids else {}
+    items = [Suggestion(int(m.id), names.get(int(m.id), ""), m, invited.get(int(m.id)))
+             for m in matches if int(m.id) in names]
+    return SuggestionPage(challenge=challenge, items=items, filters=filters, weights=weights,
+                          considered=considered, can_invite=status == ChallengeStatus.OPEN)
+
+
+# Invitations -----------------------------------------------------------------------------------
+
+def _recipients(supplier: Organisation) -> list[str]:
+    """The supplier's bidders and organisation admins; for a supplier with nobody on the
+    marketplace yet (an imported one), its published contact address."""
+    emails = list(db.session.scalars(
+        select(User.email).join(UserRole).where(
+            User.organisation_id == supplier.id, UserRole.role.in_(SUPPLIER_RECIPIENT_ROLES),
+            User.suspended_at.is_(None), User.email_verified_at.is_not(None))
+        .distinct().order_by(User.email)))
+    if not emails:
+        profile = db.session.get(SupplierProfile, supplier.id)
+        if profile is not None and profile.contact_email:
+            emails = [profile.contact_email]
+    return emails
+
+
+@transactional
+def invite_supplier(actor: User, challenge_id: int, supplier_id: int, message: str = ""
+                    ) -> tuple[ChallengeInvitation, int]:
+    """Invite a listed supplier to bid for an open challenge, once, with an optional
+    message; its bidders and organisation admins get an email linking to the challenge.
+    Returns the invitation and how many people were emailed."""
+    challenge = challenge_service.get_challenge(challenge_id, actor, for_update=True)
+    _require_lead_editor(actor, challenge)
+    supplier = db.session.get(Organisation, supplier_id)
+    if supplier is None or not supplier_service.is_listed(supplier):
+        raise NotFound("Supplier not found")
+    if challenge.status != ChallengeStatus.OPEN:
+        raise Conflict("You can only invite suppliers to bid while the challenge is open")
+    text = "\n".join(line.rstrip() for line in (message or "").strip().splitlines())
+    if len(text) > MESSAGE_MAX:
+        raise ValidationFailed(f"Your message must be {MESSAGE_MAX:,} characters or fewer",
+                               field="message")
+    existing = invitations_for(challenge.id, [supplier.id]).get(supplier.id)
+    if existing is not None:
+        raise Conflict(_already(supplier, existing))
+    invitation = ChallengeInvitation(challenge_id=challenge.id, supplier_id=supplier.id,
+                                     invited_by_id=actor.id, message=text)
+    db.session.add(invitation)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # a colleague invited them at the same moment
+        raise Conflict(f"{supplier.name} has already been invited to bid") from exc
+    recipients = _recipients(supplier)
+    audit.record("challenge.supplier_invited", invitation, actor=actor,
+                 organisation=challenge.lead_council_id,
+                 after={"challenge_id": challenge.id, "supplier_id": supplier.id,
+                        "supplier": supplier.name, "message": text,
+                        "emailed": len(recipients)})
+    link = absolute_url("challenges.detail", challenge_id=challenge.id)
+    for email in recipients:
+        queue_email(email, "challenge_invitation", challenge=challenge, supplier=supplier,
+                    council=challenge.lead_council, inviter=actor, message=text, link=link)
+    return invitation, len(recipients)
+
+
+def _already(supplier: Organisation, invitation: ChallengeInvitation) -> str:
+    from marketplace.templating import uk_date
+
+    return f"{supplier.name} was already invited to bid on {uk_date(invitation.created_at)}"
+
