@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test test-postgres lint db-upgrade demo assets bench-search bench clean
+.PHONY: install run serve test test-postgres lint db-upgrade demo assets bench-search bench-suggestions bench clean
 
 install: $(STAMP) $(ASSETS)
 
@@ -57,6 +57,10 @@ lint: install
 ## make bench-search: time the public challenge pages on 10,000 challenges (throwaway SQLite)
 bench-search: install
 	$(FLASK) bench-search $(BENCH_ARGS)
+
+## make bench-suggestions: time the suggested suppliers page on 100,000 suppliers (throwaway SQLite)
+bench-suggestions: install
+	$(FLASK) bench-suggestions $(BENCH_ARGS)
 
 ## make bench: supplier-matching quality (dev set vs BM25/TF-IDF) and speed at 1k-100k suppliers
 bench: install

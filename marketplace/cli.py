@@ -11,10 +11,11 @@ from marketplace.services.errors import ServiceError
 
 
 def register_cli(app: Flask) -> None:
-    from marketplace import bench_matching, bench_search, matching_cli
+    from marketplace import bench_matching, bench_search, bench_suggestions, matching_cli
 
     bench_search.register(app)
     bench_matching.register(app)
+    bench_suggestions.register(app)
     matching_cli.register(app)
     _register_supplier_commands(app)
 

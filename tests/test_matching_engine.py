@@ -350,6 +350,45 @@ def test_only_restricts_the_candidates():
     assert ranked(index, challenge(title="potholes"), only=["b", "zzz"]) == ["b"]
 
 
+def test_scoring_a_few_suppliers_one_by_one_gives_the_same_scores_as_the_full_pass():
+    rng = random.Random(11)
+    phrases = ["pothole repairs", "road defect surveys", "illegal dumping cameras",
+               "home care rostering", "route planning for domiciliary care", "tree surgery"]
+    suppliers = [
+        supplier(f"s{i}", *rng.sample(phrases, 2), outcomes=(rng.choice(phrases),),
+                 cpv_codes=(rng.choice(["45233141", "90600000", "85312000"]),),
+                 regions=(rng.choice(["London", "Wales", "UK-wide"]),))
+        for i in range(800)
+    ]
+    index = build_index(suppliers, VOCAB)
+    need = challenge(title="potholes and home care", outcomes=("fewer road defects",),
+                     cpv_codes=("45233000",), region="Wales")
+    full = {m.id: m for m in index.rank(need, top=800)}
+    few = ["s3", "s10", "s99", "s700"]
+    for match in index.rank(need, top=10, only=few):
+        assert match.score == full[match.id].score
+        assert match.breakdown == full[match.id].breakdown
+    assert len(index.rank(need, top=800, only=[f"s{i}" for i in range(600)])) == len(
+        [i for i in full if int(i[1:]) < 600])
+
+
+def test_region_and_size_filters_and_count():
+    index = build_index([
+        supplier("london", "parks", regions=("London",), size="small"),
+        supplier("national", "parks", regions=("UK-wide",), size="large"),
+        supplier("wales", "parks", regions=("Wales",), size="small"),
+        supplier("unsized", "parks", regions=("London",)),
+    ], VOCAB)
+    need = challenge(title="parks")
+    assert sorted(ranked(index, need, regions=["London"])) == ["london", "national", "unsized"]
+    assert sorted(ranked(index, need, sizes=["small"])) == ["london", "wales"]
+    assert ranked(index, need, regions=["London"], sizes=["small"], only=["london", "wales"]) == [
+        "london"]
+    assert index.count() == 4
+    assert index.count(regions=["Wales"]) == 2
+    assert index.count(sizes=["micro"]) == 0
+
+
 def test_rank_challenges_ranks_in_reverse_with_the_same_scores():
     index = build_index([supplier("s", "illegal dumping cameras"),
                          supplier("t", "tree surgery")], VOCAB)

@@ -23,8 +23,8 @@ concepts count 1.5×; challenge words that no supplier uses also match indexed w
 typo (rapidfuzz). ``similarity = coverage^0.7 × focus^0.3``, where coverage is the share of
 the challenge phrase's weight the supplier phrase shares, and focus the share of the
 supplier phrase's own weight that is shared (the shared weight capped at both totals): a
-phrase has to answer the need, and a one-word buzzword cannot. Keyword-stuffed profiles (many one-word generic capabilities)
-have their text components scaled down.
+phrase has to answer the need, and a one-word buzzword cannot. Keyword-stuffed profiles
+(many one-word generic capabilities) have their text components scaled down.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from rapidfuzz import fuzz, process
 from scipy import sparse
 
 from .text import Analyser, Analysis
-from .types import ChallengeInput, Match, PhraseMatch, Span, SupplierInput, Weights
+from .types import SIZES, ChallengeInput, Match, PhraseMatch, Span, SupplierInput, Weights
 from .vocabulary import Vocabulary
 
 CONCEPT_BOOST = 1.5
@@ -68,6 +68,7 @@ OUTCOME_GATE = 0.3
 FUZZY_MIN_LENGTH = 6  # shorter stems are too easily confused
 FUZZY_CUTOFF = 85.0  # rapidfuzz ratio for a stem to count as a misspelling of another
 MIN_EXPLAINED = 0.15
+SMALL_SUBSET = 500  # at most this many allowed suppliers: score them one by one
 
 
 def _clauses(text: str) -> list[str]:
@@ -92,6 +93,11 @@ def _split(text: str, separators: str) -> list[str]:
             current.append(ch)
     out.append("".join(current).strip())
     return [p for p in out if p]
+
+
+def _size_code(size: str) -> int:
+    size = (size or "").strip().lower()
+    return SIZES.index(size) if size in SIZES else -1
 
 
 def _cpv_sig(code: str) -> str:
@@ -198,6 +204,7 @@ class MatchIndex:
         # Per slot, grown as slots are added: whether it is live, its keyword-stuffing factor.
         self._live_arr = np.zeros(1024, dtype=bool)
         self._stuffing_arr = np.zeros(1024)
+        self._size_arr = np.full(1024, -1, dtype=np.int8)  # index into SIZES, -1 unknown
         self._list_arrays: dict[tuple[str, str], np.ndarray] = {}
         self._names: list[str] = []  # feature names by id
         self._phrase_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -215,8 +222,10 @@ class MatchIndex:
             if number >= len(self._live_arr):
                 self._live_arr = np.resize(self._live_arr, 2 * len(self._live_arr))
                 self._stuffing_arr = np.resize(self._stuffing_arr, 2 * len(self._stuffing_arr))
+                self._size_arr = np.resize(self._size_arr, 2 * len(self._size_arr))
             self._live_arr[number] = True
             self._stuffing_arr[number] = slot.stuffing
+            self._size_arr[number] = _size_code(slot.supplier.size)
             self._slot_of[supplier.id] = number
             for feature in slot.doc_features.tolist():
                 self._df[feature] += 1
@@ -395,6 +404,8 @@ class MatchIndex:
         self._live_arr[: len(live)] = True
         self._stuffing_arr = np.zeros(size)
         self._stuffing_arr[: len(live)] = [s.stuffing for s in live]
+        self._size_arr = np.full(size, -1, dtype=np.int8)
+        self._size_arr[: len(live)] = [_size_code(s.supplier.size) for s in live]
         self._slot_of = {s.supplier.id: i for i, s in enumerate(live)}
         self._by_cpv_sig, self._by_cpv_prefix, self._by_region = {}, {}, {}
         self._no_region = []
@@ -702,13 +713,88 @@ class MatchIndex:
         count = len(self._slots)
         return self._live_arr[:count], self._stuffing_arr[:count]
 
+    def _text_components_of(
+        self, query: _Query, numbers: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As _text_components, for a few slots only (same arithmetic, row by row)."""
+        found_slots: list[int] = []
+        caps: list[float] = []
+        outs: list[float] = []
+        if not len(query.cols) or not query.phrases:
+            empty = np.zeros(0)
+            return empty.astype(np.int64), empty, empty
+        get = query.row_of.get
+        for number in numbers.tolist():
+            slot = self._slots[number]
+            if not slot.phrases:
+                continue
+            overlap = np.zeros((len(slot.phrases), len(query.phrases)))
+            row_weight = np.zeros(len(slot.phrases))
+            for position, (ids, strengths) in enumerate(slot.features):
+                row_weight[position] = float(np.dot(strengths, self._weights[ids]))
+                rows = np.fromiter((get(f, -1) for f in ids.tolist()), dtype=np.int64,
+                                   count=len(ids))
+                known = rows >= 0
+                if known.any():
+                    overlap[position] = strengths[known] @ query.coef[rows[known]]
+            if not overlap.any():
+                continue
+            cap_factor = np.array([p.cap for p in slot.phrases])
+            out_factor = np.array([p.out for p in slot.phrases])
+            _, cap, out = self._aggregate(query, overlap, row_weight, cap_factor, out_factor,
+                                          np.zeros(len(slot.phrases), dtype=np.int64))
+            found_slots.append(number)
+            caps.append(float(cap[0]))
+            outs.append(float(out[0]))
+        return np.asarray(found_slots, dtype=np.int64), np.asarray(caps), np.asarray(outs)
+
+    def _allowed(
+        self,
+        only: Collection[str] | None,
+        regions: Collection[str] | None,
+        sizes: Collection[str] | None,
+    ) -> np.ndarray:
+        """Which slots are live and pass the filters."""
+        allowed = self._arrays()[0].copy()
+        if only is not None:
+            get = self._slot_of.get
+            numbers = np.fromiter((get(i, -1) for i in only), dtype=np.int64)
+            chosen = np.zeros(len(allowed), dtype=bool)
+            chosen[numbers[numbers >= 0]] = True
+            allowed &= chosen
+        if regions is not None:
+            chosen = np.zeros(len(allowed), dtype=bool)
+            for region in {r.strip().lower() for r in regions} | {UK_WIDE}:
+                numbers = self._numbers("region", region)
+                if numbers is not None:
+                    chosen[numbers] = True
+            allowed &= chosen
+        if sizes is not None:
+            codes = [_size_code(s) for s in sizes]
+            allowed &= np.isin(self._size_arr[: len(allowed)], [c for c in codes if c >= 0])
+        return allowed
+
+    def count(
+        self,
+        *,
+        only: Collection[str] | None = None,
+        regions: Collection[str] | None = None,
+        sizes: Collection[str] | None = None,
+    ) -> int:
+        """How many indexed suppliers pass the filters (as ``rank`` applies them)."""
+        with self._lock:
+            return int(self._allowed(only, regions, sizes).sum())
+
     def _score_all(
-        self, challenge: ChallengeInput, weights: Weights
+        self, challenge: ChallengeInput, weights: Weights, numbers: np.ndarray | None = None
     ) -> tuple[_Query, dict[str, np.ndarray | None], np.ndarray]:
         self._refresh()
         size = len(self._slots)
         query = self._query(challenge)
-        slots, cap, out = self._text_components(query)
+        if numbers is not None and len(numbers) <= SMALL_SUBSET:
+            slots, cap, out = self._text_components_of(query, numbers)
+        else:
+            slots, cap, out = self._text_components(query)
         capability = np.zeros(size)
         outcome = np.zeros(size)
         capability[slots] = cap
@@ -740,23 +826,29 @@ class MatchIndex:
         top: int = 20,
         weights: Weights | None = None,
         only: Collection[str] | None = None,
+        regions: Collection[str] | None = None,
+        sizes: Collection[str] | None = None,
     ) -> list[Match]:
-        """The best ``top`` suppliers for a challenge, best first (``only`` restricts ids)."""
+        """The best ``top`` suppliers for a challenge, best first.
+
+        ``only`` restricts to those ids; ``regions`` to suppliers working in one of them or
+        UK-wide; ``sizes`` to those size bands. Ties are broken by id.
+        """
         weights = weights or Weights()
         with self._lock:
-            query, components, score = self._score_all(challenge, weights)
-            live = self._arrays()[0].copy()
-            if only is not None:
-                allowed = np.zeros(len(score), dtype=bool)
-                numbers = [self._slot_of[i] for i in only if i in self._slot_of]
-                allowed[numbers] = True
-                live &= allowed
-            candidates = np.flatnonzero(live & (score > 0))
+            self._refresh()
+            allowed = self._allowed(only, regions, sizes)
+            numbers = np.flatnonzero(allowed) if only is not None else None
+            query, components, score = self._score_all(challenge, weights, numbers)
+            candidates = np.flatnonzero(allowed & (score > 0))
             if not len(candidates) or top <= 0:
                 return []
             if len(candidates) > top:
-                part = np.argpartition(-score[candidates], top - 1)[: top * 2]
-                candidates = candidates[part]
+                # Everything scoring at least the top-th best, ties included.
+                threshold = np.partition(score[candidates], len(candidates) - top)[
+                    len(candidates) - top
+                ]
+                candidates = candidates[score[candidates] >= threshold]
             ids = [self._slots[n].supplier.id for n in candidates]
             order = sorted(range(len(candidates)), key=lambda i: (-score[candidates[i]], ids[i]))
             chosen = [candidates[i] for i in order[:top]]

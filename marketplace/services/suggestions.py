@@ -98,15 +98,15 @@ class SuggestionPage:
     can_invite: bool
 
 
-def _filtered_ids(filters: SuggestionFilters) -> set[str] | None:
-    """Ids of the suppliers that pass the filters (None: no filter), with the directory's
-    own conditions, so the rules are the same (UK-wide suppliers work in every region; only
-    certifications that have not expired count). The query reads supplier_profile alone:
-    the index holds only listed suppliers, so ranking within it applies the listing rule."""
-    if not filters.used:
+def _certified_ids(filters: SuggestionFilters) -> set[str] | None:
+    """Ids of the suppliers holding the certification filtered on, unexpired (None: no such
+    filter), with the directory's own condition. Region and size are filtered inside the
+    match index, which holds only listed suppliers and applies the directory's region rule
+    (UK-wide suppliers work in every region)."""
+    if not filters.certification:
         return None
-    clauses = supplier_service.profile_filters(supplier_service.DirectoryParams(
-        region=filters.region, size=filters.size, certification=filters.certification))
+    clauses = supplier_service.profile_filters(
+        supplier_service.DirectoryParams(certification=filters.certification))
     return {str(i) for i in db.session.scalars(
         select(SupplierProfile.organisation_id).where(*clauses))}
 
@@ -130,11 +130,13 @@ def suggest_suppliers(actor: User, challenge_id: int, filters: SuggestionFilters
         raise Conflict(f"This challenge was {status.value}, so no suppliers are suggested")
     filters = filters or SuggestionFilters()
     weights = weights or Weights()
-    only = _filtered_ids(filters)
+    only = _certified_ids(filters)
+    regions = [filters.region] if filters.region else None
+    sizes = [filters.size] if filters.size else None
     with matching.using_index() as index:
-        considered = len(index) if only is None else sum(1 for i in only if i in index)
-        matches = [] if only is not None and not only else index.rank(
-            matching.challenge_input(challenge), top=top, weights=weights, only=only)
+        considered = index.count(only=only, regions=regions, sizes=sizes)
+        matches = index.rank(matching.challenge_input(challenge), top=top, weights=weights,
+                             only=only, regions=regions, sizes=sizes) if considered else []
     ids = [int(m.id) for m in matches]
     names = dict(db.session.execute(
         select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all()
