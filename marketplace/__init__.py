@@ -65,6 +65,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    # The limiter is one object for the process and keeps "enabled" from the last app that
+    # set it, so every app states it (an app made with limits off must not switch them off
+    # for the next one).
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     production = app.config["ENV_NAME"] == "production"
     talisman.init_app(

@@ -550,7 +550,7 @@ def run(suppliers: int, runs: int, database_url: str | None = None,
         app = create_app({
             "SQLALCHEMY_DATABASE_URI": url, "ENV_NAME": base["ENV_NAME"],
             "SECRET_KEY": base["SECRET_KEY"], "LOG_LEVEL": "WARNING",
-            "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False,
             "LOGIN_RATE_LIMIT_IP": "10000 per minute",
             "LOGIN_RATE_LIMIT_ACCOUNT": "10000 per minute",
             "SESSION_COOKIE_SECURE": False, "FORCE_HTTPS": False,

@@ -68,6 +68,17 @@ def test_failed_sign_ins_for_one_account_are_limited(app_factory):
         assert sign_in(client, other.email).status_code == 302
 
 
+def test_an_app_with_limits_off_does_not_switch_them_off_for_the_next(app_factory):
+    app_factory(RATELIMIT_ENABLED=False)  # say, a benchmark's app in the same process
+    app = app_factory(LOGIN_RATE_LIMIT_ACCOUNT="1 per minute",
+                      LOGIN_RATE_LIMIT_IP="100 per minute")
+    with app.app_context():
+        user = council_user("challenge_owner")
+        client = app.test_client()
+        assert sign_in(client, user.email, "wrong-password-xyz").status_code == 200
+        assert sign_in(client, user.email, "wrong-password-xyz").status_code == 429
+
+
 def test_default_account_limit(app, client):
     from limits import parse
 
