@@ -108,7 +108,14 @@ def _cpv_sig(code: str) -> str:
     return sig if len(sig) >= 2 else digits[:2]
 
 
-_PREFIX_SCORES = {2: 0.3, 3: 0.5, 4: 0.7}
+CPV_SAME = 1.0
+CPV_NESTED = 0.8  # one code inside the other
+_PREFIX_SCORES = {2: 0.3, 3: 0.5, 4: 0.7}  # digits shared: division, group, class
+CPV_CATEGORY = 0.85  # five or more digits shared
+
+
+def _shared_digits_score(common: int) -> float:
+    return CPV_CATEGORY if common >= 5 else _PREFIX_SCORES.get(common, 0.0)
 
 
 def cpv_similarity(a: str, b: str) -> float:
@@ -117,17 +124,15 @@ def cpv_similarity(a: str, b: str) -> float:
     if not sa or not sb:
         return 0.0
     if sa == sb:
-        return 1.0
+        return CPV_SAME
     if sa.startswith(sb) or sb.startswith(sa):
-        return 0.8
+        return CPV_NESTED
     common = 0
     for x, y in zip(sa, sb, strict=False):
         if x != y:
             break
         common += 1
-    if common >= 5:
-        return 0.85
-    return _PREFIX_SCORES.get(common, 0.0)
+    return _shared_digits_score(common)
 
 
 @dataclass(slots=True)
@@ -192,10 +197,11 @@ class MatchIndex:
         self._slot_of: dict[str, int] = {}
         self._blocks: list[_Block] = []
         self._built_upto = 0  # slots compressed into blocks
-        self._by_cpv_sig: dict[str, list[int]] = {}
-        self._by_cpv_prefix: dict[str, list[int]] = {}
-        self._by_region: dict[str, list[int]] = {}
-        self._no_region: list[int] = []
+        # Slot numbers by kind and key: "sig" (a CPV code's significant digits), "prefix"
+        # (a shorter prefix of them), "region", and "none" (key "": no regions given).
+        self._lists: dict[str, dict[str, list[int]]] = {
+            "sig": {}, "prefix": {}, "region": {}, "none": {},
+        }
         self._weights: np.ndarray = np.zeros(0)
         self._weights_version = 0
         self._weights_dirty = True
@@ -229,24 +235,25 @@ class MatchIndex:
             self._slot_of[supplier.id] = number
             for feature in slot.doc_features.tolist():
                 self._df[feature] += 1
-            for code in slot.cpv:
-                sig = _cpv_sig(code)
-                if not sig:
-                    continue
-                self._by_cpv_sig.setdefault(sig, []).append(number)
-                self._list_arrays.pop(("sig", sig), None)
-                for length in range(2, len(sig)):
-                    self._by_cpv_prefix.setdefault(sig[:length], []).append(number)
-                    self._list_arrays.pop(("prefix", sig[:length]), None)
-            if slot.regions:
-                for region in slot.regions:
-                    self._by_region.setdefault(region, []).append(number)
-                    self._list_arrays.pop(("region", region), None)
-            else:
-                self._no_region.append(number)
-                self._list_arrays.pop(("none", ""), None)
+            self._list_slot(number, slot)
             self._live += 1
             self._weights_dirty = True
+
+    def _list_slot(self, number: int, slot: _Slot) -> None:
+        """File a slot under its CPV codes (and their prefixes) and regions."""
+        listed: list[tuple[str, str]] = []
+        for code in slot.cpv:
+            sig = _cpv_sig(code)
+            if sig:
+                listed.append(("sig", sig))
+                listed.extend(("prefix", sig[:length]) for length in range(2, len(sig)))
+        if slot.regions:
+            listed.extend(("region", region) for region in slot.regions)
+        else:
+            listed.append(("none", ""))
+        for kind, key in listed:
+            self._lists[kind].setdefault(key, []).append(number)
+            self._list_arrays.pop((kind, key), None)
 
     def remove(self, supplier_id: str) -> None:
         """Forget a supplier (no error if it is not there)."""
@@ -271,9 +278,7 @@ class MatchIndex:
         with self._lock:
             self._refresh()
             for block in self._blocks:
-                if block.weight_version != self._weights_version:
-                    block.row_weight = block.matrix @ self._weights[: block.matrix.shape[1]]
-                    block.weight_version = self._weights_version
+                self._row_weights(block)
 
     def __len__(self) -> int:
         return self._live
@@ -407,20 +412,9 @@ class MatchIndex:
         self._size_arr = np.full(size, -1, dtype=np.int8)
         self._size_arr[: len(live)] = [_size_code(s.supplier.size) for s in live]
         self._slot_of = {s.supplier.id: i for i, s in enumerate(live)}
-        self._by_cpv_sig, self._by_cpv_prefix, self._by_region = {}, {}, {}
-        self._no_region = []
+        self._lists = {kind: {} for kind in self._lists}
         for number, slot in enumerate(live):
-            for code in slot.cpv:
-                sig = _cpv_sig(code)
-                if sig:
-                    self._by_cpv_sig.setdefault(sig, []).append(number)
-                    for length in range(2, len(sig)):
-                        self._by_cpv_prefix.setdefault(sig[:length], []).append(number)
-            if slot.regions:
-                for region in slot.regions:
-                    self._by_region.setdefault(region, []).append(number)
-            else:
-                self._no_region.append(number)
+            self._list_slot(number, slot)
         self._dead = 0
         self._blocks = []
         self._built_upto = 0
@@ -569,6 +563,13 @@ class MatchIndex:
             self._near[stem] = (len(self._term_names), found[:5])
         return self._near[stem][1]
 
+    def _row_weights(self, block: _Block) -> np.ndarray:
+        """Each row's own feature weight under the current idf (recomputed when it moved)."""
+        if block.row_weight is None or block.weight_version != self._weights_version:
+            block.row_weight = block.matrix @ self._weights[: block.matrix.shape[1]]
+            block.weight_version = self._weights_version
+        return block.row_weight
+
     def _text_components(
         self, query: _Query
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -583,9 +584,7 @@ class MatchIndex:
         for block in self._blocks:
             if block.matrix.shape[0] == 0:
                 continue
-            if block.weight_version != self._weights_version:
-                block.row_weight = block.matrix @ self._weights[: block.matrix.shape[1]]
-                block.weight_version = self._weights_version
+            row_weight = self._row_weights(block)
             usable = query.cols < block.matrix.shape[1]
             sub = block.matrix[:, query.cols[usable]]
             hit = np.zeros(sub.shape[0], dtype=bool)
@@ -595,7 +594,7 @@ class MatchIndex:
                 continue
             overlap = np.asarray(sub[rows] @ weighted[usable])
             slot_numbers, cap, out = self._aggregate(
-                query, overlap, block.row_weight[rows], block.cap[rows], block.out[rows],
+                query, overlap, row_weight[rows], block.cap[rows], block.out[rows],
                 block.row_slot[rows],
             )
             all_slots.append(slot_numbers + block.first_slot)
@@ -652,13 +651,7 @@ class MatchIndex:
         """Slot numbers listed under a CPV prefix, CPV code or region, as an array."""
         cached = self._list_arrays.get((kind, key))
         if cached is None:
-            source = {
-                "prefix": self._by_cpv_prefix,
-                "sig": self._by_cpv_sig,
-                "region": self._by_region,
-                "none": {"": self._no_region},
-            }[kind]
-            listed = source.get(key)
+            listed = self._lists[kind].get(key)
             if not listed:
                 return None
             cached = self._list_arrays[(kind, key)] = np.asarray(listed, dtype=np.int64)
@@ -673,19 +666,19 @@ class MatchIndex:
             best = np.zeros(size)
             for length in range(2, len(sig)):
                 slots = self._numbers("prefix", sig[:length])
-                score = 0.85 if length >= 5 else _PREFIX_SCORES.get(length, 0.0)
+                score = _shared_digits_score(length)
                 if slots is not None:
                     best[slots] = np.maximum(best[slots], score)
             for length in range(2, len(sig)):  # a supplier code is broader than this one
                 slots = self._numbers("sig", sig[:length])
                 if slots is not None:
-                    best[slots] = np.maximum(best[slots], 0.8)
+                    best[slots] = np.maximum(best[slots], CPV_NESTED)
             slots = self._numbers("prefix", sig)  # a supplier code is narrower than this one
             if slots is not None:
-                best[slots] = np.maximum(best[slots], 0.8)
+                best[slots] = np.maximum(best[slots], CPV_NESTED)
             slots = self._numbers("sig", sig)
             if slots is not None:
-                best[slots] = 1.0
+                best[slots] = CPV_SAME
             total += best
         return total / len(sigs)
 
@@ -698,7 +691,7 @@ class MatchIndex:
         if unknown is not None:
             scores[unknown] = 0.5
         if region == UK_WIDE:
-            for key in list(self._by_region):
+            for key in list(self._lists["region"]):
                 slots = self._numbers("region", key)
                 if slots is not None:
                     scores[slots] = np.maximum(scores[slots], 0.5)
@@ -723,20 +716,11 @@ class MatchIndex:
         if not len(query.cols) or not query.phrases:
             empty = np.zeros(0)
             return empty.astype(np.int64), empty, empty
-        get = query.row_of.get
         for number in numbers.tolist():
             slot = self._slots[number]
             if not slot.phrases:
                 continue
-            overlap = np.zeros((len(slot.phrases), len(query.phrases)))
-            row_weight = np.zeros(len(slot.phrases))
-            for position, (ids, strengths) in enumerate(slot.features):
-                row_weight[position] = float(np.dot(strengths, self._weights[ids]))
-                rows = np.fromiter((get(f, -1) for f in ids.tolist()), dtype=np.int64,
-                                   count=len(ids))
-                known = rows >= 0
-                if known.any():
-                    overlap[position] = strengths[known] @ query.coef[rows[known]]
+            overlap, row_weight, _ = self._slot_overlap(query, slot)
             if not overlap.any():
                 continue
             cap_factor = np.array([p.cap for p in slot.phrases])
@@ -747,6 +731,26 @@ class MatchIndex:
             caps.append(float(cap[0]))
             outs.append(float(out[0]))
         return np.asarray(found_slots, dtype=np.int64), np.asarray(caps), np.asarray(outs)
+
+    def _slot_overlap(
+        self, query: _Query, slot: _Slot
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """One slot's phrases against the query, as the matrix pass computes them: the
+        overlap with every challenge phrase, each phrase's own weight, and for each phrase
+        the query row of each of its features with whether the query has it."""
+        overlap = np.zeros((len(slot.phrases), len(query.phrases)))
+        row_weight = np.zeros(len(slot.phrases))
+        rows_used: list[tuple[np.ndarray, np.ndarray]] = []
+        get = query.row_of.get
+        for position, (ids, strengths) in enumerate(slot.features):
+            row_weight[position] = float(np.dot(strengths, self._weights[ids]))
+            rows = np.fromiter((get(f, -1) for f in ids.tolist()), dtype=np.int64,
+                               count=len(ids))
+            known = rows >= 0
+            rows_used.append((rows, known))
+            if known.any():
+                overlap[position] = strengths[known] @ query.coef[rows[known]]
+        return overlap, row_weight, rows_used
 
     def _allowed(
         self,
@@ -923,21 +927,8 @@ class MatchIndex:
         """The best supplier phrase for each challenge phrase, as scored, with shared words."""
         if not slot.phrases or not len(query.cols):
             return []
-        columns = len(query.phrases)
-        # Overlap of every supplier phrase with every challenge phrase, as in ranking.
-        sims = np.zeros((len(slot.phrases), columns))
-        rows_used: list[tuple[np.ndarray, np.ndarray]] = []
-        for position, (ids, strengths) in enumerate(slot.features):
-            rows = np.fromiter((query.row_of.get(f, -1) for f in ids.tolist()), dtype=np.int64,
-                               count=len(ids))
-            known = rows >= 0
-            rows_used.append((rows, known))
-            if not known.any():
-                continue
-            overlap = strengths[known] @ query.coef[rows[known]]
-            row_weight = float(np.dot(strengths, self._weights[ids]))
-            sims[position] = self._similarity(overlap[None, :], query.totals,
-                                              np.array([row_weight]))[0]
+        overlap, row_weight, rows_used = self._slot_overlap(query, slot)
+        sims = self._similarity(overlap, query.totals, row_weight)
         cap = np.array([p.cap for p in slot.phrases])[:, None] * sims
         out = np.array([p.out for p in slot.phrases])[:, None] * sims
         found: list[PhraseMatch] = []
