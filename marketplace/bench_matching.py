@@ -35,6 +35,8 @@ from typing import Any
 import click
 from flask import Flask
 
+from marketplace.bench_search import _percentile
+
 BENCH_DIR = Path(__file__).resolve().parent / "data" / "matching-bench"
 DEFAULT_DATASET = BENCH_DIR / "dev.json"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -329,12 +331,6 @@ def iter_synthetic_suppliers(base: Sequence[Mapping[str, Any]], count: int, seed
 
 
 # --- speed (one child process per size) --------------------------------------------------
-
-
-def _percentile(values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
 def _rss_mb() -> float:

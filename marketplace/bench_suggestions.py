@@ -47,6 +47,7 @@ from marketplace.bench_matching import (
     load_json,
 )
 from marketplace.bench_search import _percentile
+from marketplace.config import sqlalchemy_url
 
 BATCH = 2_000
 TARGET_MS = 500
@@ -268,13 +269,6 @@ def insert_dataset(count: int, seed: int, dataset: Path = DEFAULT_DATASET,
 # --- databases ---------------------------------------------------------------------------
 
 
-def _psycopg(url: str) -> str:
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
 @contextmanager
 def _temporary_sqlite() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="bench-suggestions-") as tmp:
@@ -287,7 +281,7 @@ def _temporary_postgres(server_url: str) -> Iterator[str]:
     the end (also after a failure)."""
     from sqlalchemy import create_engine
 
-    server = make_url(_psycopg(server_url))
+    server = make_url(sqlalchemy_url(server_url))
     name = f"bench_suggestions_{secrets.token_hex(4)}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
@@ -314,7 +308,7 @@ def _database(database_url: str | None, create_postgres_db: str | None) -> Itera
         with _temporary_postgres(create_postgres_db) as url:
             yield url
     elif database_url:
-        yield _psycopg(database_url)
+        yield sqlalchemy_url(database_url)
     else:
         with _temporary_sqlite() as url:
             yield url

@@ -39,6 +39,15 @@ def _dev_secret_key(instance_path: Path) -> str:
     return key
 
 
+def sqlalchemy_url(url: str) -> str:
+    """A database URL with the psycopg 3 driver named for ``postgres://`` and
+    ``postgresql://`` URLs (as hosting platforms give them); others unchanged."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask configuration from the environment and optional overrides."""
     env = os.environ
@@ -65,11 +74,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         raise ConfigError("SECRET_KEY must be at least 32 characters in production")
 
     default_db = f"sqlite:///{instance_path / 'marketplace.sqlite3'}"
-    database_url = env.get("DATABASE_URL", default_db)
-    if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    database_url = sqlalchemy_url(env.get("DATABASE_URL", default_db))
 
     redis_url = env.get("REDIS_URL") or None
 
