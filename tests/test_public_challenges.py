@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,7 +32,7 @@ from marketplace.models import (
 )
 from marketplace.services import challenges as svc
 from marketplace.services.search import PAGE_SIZE
-from marketplace.templating import time_left
+from marketplace.templating import UK, time_left
 from tests.factories import CouncilFactory, SupplierFactory, council_user, supplier_user
 from tests.team_admin_support import browser, is_sign_in_redirect
 
@@ -166,8 +166,12 @@ def test_a_draft_is_404_except_to_its_councils(app: Flask, client, council) -> N
 
 def test_each_result_shows_its_summary(client, council) -> None:
     long_summary = "Potholes cause accidents. " * 30
+    # Noon (UK time) twelve calendar days from today: "12 days left" whatever the time of day
+    # the test runs (a fixed 12 days 2 hours crossed into a 13th day after 22:00).
+    now = datetime.now(UTC)
+    noon = datetime.combine(now.astimezone(UK).date() + timedelta(days=12), time(12), UK)
     make_challenge(council, "Pothole finder", summary=long_summary, budget=(5_000, 25_000),
-                   region="London", deadline=timedelta(days=12, hours=2))
+                   region="London", deadline=noon - now)
     make_challenge(council, "Old one", deadline=timedelta(days=-3), sme=False,
                    budget=(None, None))
     page = text_of(client.get("/challenges"))
