@@ -149,12 +149,13 @@ def _rows(n: int, council_ids: list[int], council_names: dict[int, str], seed: i
             "created_at": published - timedelta(days=10), "updated_at": published,
             "submitted_at": published - timedelta(days=3),
             "approved_at": published - timedelta(days=1), "published_at": published,
-            "evaluation_started_at": None, "awarded_at": None, "withdrawn_at": None,
-            "cancelled_at": None, "end_reason": None,
+            "evaluation_started_at": None, "award_decided_at": None, "awarded_at": None,
+            "withdrawn_at": None, "cancelled_at": None, "end_reason": None,
         }
         if deadline < now and fate > 0.9:
-            row["awarded_at"] = deadline + timedelta(days=5) if deadline + timedelta(
-                days=5) < now else None
+            if deadline + timedelta(days=5) < now:
+                row["award_decided_at"] = deadline + timedelta(days=2)
+                row["awarded_at"] = deadline + timedelta(days=5)
         elif deadline < now and fate > 0.8:
             row["evaluation_started_at"] = deadline + timedelta(hours=1)
         elif fate < 0.02 and deadline > now:

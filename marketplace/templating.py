@@ -92,6 +92,7 @@ STATUS_COLOURS = {
     "open": "green",
     "closed": "grey",
     "evaluation": "teal",
+    "standstill": "light-blue",
     "awarded": "purple",
     "no_suitable_supplier": "grey",
     "withdrawn": "orange",

@@ -988,7 +988,10 @@ def test_the_database_allows_one_end_state(leeds: Council, first: str, second: s
     challenge = published(leeds)
     row = db.session.get(Challenge, challenge.id)
     assert row is not None
-    setattr(row, first, utcnow())
+    now = utcnow()
+    setattr(row, first, now)
+    if first == "awarded_at":  # an award is decided before it ends (a separate check)
+        row.award_decided_at = now
     db.session.flush()  # one end state is fine
     setattr(row, second, utcnow())
     with pytest.raises(IntegrityError, match="one_end_state"):
@@ -1019,10 +1022,13 @@ def one_in_every_state(leeds: Council) -> dict[ChallengeStatus, int]:
         S.WITHDRAWN: svc.withdraw(leeds.officer, published(leeds).id, "Redesign").id,
         S.CANCELLED: svc.cancel(leeds.officer, publishable(leeds.owner).id, "No money").id,
     }
-    # States no use case reaches yet: set their timestamps as the later use cases will.
+    # The evaluation's states, set directly (tests/test_award_service.py reaches them through
+    # the use cases): in standstill until ``awarded_at``, awarded after it.
     made[S.EVALUATION] = set_columns(closed(leeds).id, evaluation_started_at=utcnow()).id
+    made[S.STANDSTILL] = set_columns(closed(leeds).id, evaluation_started_at=days(-0.5),
+                                     award_decided_at=days(-0.1), awarded_at=days(10)).id
     made[S.AWARDED] = set_columns(closed(leeds).id, evaluation_started_at=days(-0.5),
-                                  awarded_at=utcnow()).id
+                                  award_decided_at=days(-0.2), awarded_at=utcnow()).id
     made[S.NO_SUITABLE_SUPPLIER] = set_columns(closed(leeds).id,
                                                evaluation_started_at=days(-0.5),
                                                no_suitable_supplier_at=utcnow()).id
@@ -1047,6 +1053,9 @@ def test_status_sql_agrees_with_status_at_in_every_state(leeds: Council) -> None
             expected = {c.id for c in db.session.scalars(select(Challenge))
                         if c.status_at(now) == status}
             assert found == expected, (status, now)
+    # The standstill one is awarded once its standstill is over, by time alone.
+    assert db.session.scalar(select(Challenge.status_sql(days(11))).where(
+        Challenge.id == made[S.STANDSTILL])) == "awarded"
     # Later, the open one has closed, by time alone.
     open_id = made[S.OPEN]
     later = days(22)

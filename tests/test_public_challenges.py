@@ -195,13 +195,20 @@ def test_status_filter(client, council) -> None:
     make_challenge(council, "In evaluation", deadline=timedelta(days=-5),
                    evaluation_started_at=utcnow() - timedelta(days=4))
     make_challenge(council, "Awarded one", deadline=timedelta(days=-30),
+                   evaluation_started_at=utcnow() - timedelta(days=29),
+                   award_decided_at=utcnow() - timedelta(days=12),
                    awarded_at=utcnow() - timedelta(days=1))
+    # Decided, but the standstill has not ended: not awarded yet.
+    make_challenge(council, "In standstill", deadline=timedelta(days=-20),
+                   evaluation_started_at=utcnow() - timedelta(days=19),
+                   award_decided_at=utcnow() - timedelta(days=2),
+                   awarded_at=utcnow() + timedelta(days=8))
     assert result_titles(client.get("/challenges?status=open")) == ["Open one"]
     assert set(result_titles(client.get("/challenges?status=closed"))) == {
-        "Closed one", "In evaluation"}
+        "Closed one", "In evaluation", "In standstill"}
     assert result_titles(client.get("/challenges?status=awarded")) == ["Awarded one"]
     # An unknown status is ignored.
-    assert len(result_titles(client.get("/challenges?status=nonsense"))) == 4
+    assert len(result_titles(client.get("/challenges?status=nonsense"))) == 5
 
 
 def test_region_filter_includes_uk_wide(client, council) -> None:

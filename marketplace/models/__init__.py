@@ -35,6 +35,15 @@ from marketplace.models.challenges import (
     QuestionStatus,
     RequirementKind,
 )
+from marketplace.models.evaluation import (
+    DEFAULT_SCORE_DESCRIPTIONS,
+    MAX_SCORE,
+    BidAssessment,
+    EvaluatorAssignment,
+    EvaluatorScore,
+    ModeratedScore,
+    ScoreSheet,
+)
 from marketplace.models.matching import ChallengeInvitation, MatchIndexState
 from marketplace.models.suppliers import (
     BID_STATUS_LABELS,
@@ -52,6 +61,13 @@ from marketplace.models.suppliers import (
 )
 
 __all__ = [
+    "DEFAULT_SCORE_DESCRIPTIONS",
+    "MAX_SCORE",
+    "BidAssessment",
+    "EvaluatorAssignment",
+    "EvaluatorScore",
+    "ModeratedScore",
+    "ScoreSheet",
     "BID_STATUS_LABELS",
     "CERTIFICATION_LABELS",
     "SIZE_LABELS",

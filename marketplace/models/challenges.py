@@ -36,6 +36,7 @@ class ChallengeStatus(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     EVALUATION = "evaluation"
+    STANDSTILL = "standstill"
     AWARDED = "awarded"
     NO_SUITABLE_SUPPLIER = "no_suitable_supplier"
     WITHDRAWN = "withdrawn"
@@ -49,6 +50,7 @@ STATUS_LABELS: dict[str, str] = {
     "open": "Open",
     "closed": "Closed",
     "evaluation": "In evaluation",
+    "standstill": "Award decided: standstill",
     "awarded": "Awarded",
     "no_suitable_supplier": "No suitable supplier",
     "withdrawn": "Withdrawn",
@@ -56,8 +58,8 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 # States the public can see (anything that has been published).
-PUBLIC_STATUSES = ("open", "closed", "evaluation", "awarded", "no_suitable_supplier",
-                   "withdrawn", "cancelled")
+PUBLIC_STATUSES = ("open", "closed", "evaluation", "standstill", "awarded",
+                   "no_suitable_supplier", "withdrawn", "cancelled")
 
 
 class RequirementKind(enum.StrEnum):
@@ -93,6 +95,11 @@ class Challenge(Base):
         CheckConstraint("shortlist_size IS NULL OR shortlist_size >= 1", name="shortlist_size"),
         CheckConstraint("published_at IS NULL OR submission_deadline IS NOT NULL",
                         name="published_has_deadline"),
+        # An award decision and the moment it becomes final (the end of standstill) go together.
+        CheckConstraint("(award_decided_at IS NULL) = (awarded_at IS NULL)",
+                        name="award_decided_with_end"),
+        CheckConstraint("award_decided_at IS NULL OR award_decided_at <= awarded_at",
+                        name="standstill_order"),
         Index("ix_challenge_public", "published_at", "submission_deadline"),
         # The council filter of the public search: councils with published challenges.
         Index("ix_challenge_lead_published", "lead_council_id", "published_at"),
@@ -138,7 +145,17 @@ class Challenge(Base):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     published_at: Mapped[datetime | None]
+    # Set when a procurement officer opens the bids after the deadline.
     evaluation_started_at: Mapped[datetime | None]
+    # Score scale wording for this challenge (None: DEFAULT_SCORE_DESCRIPTIONS).
+    score_descriptions: Mapped[list[str] | None] = mapped_column(JSON)
+    shortlisted_at: Mapped[datetime | None]
+    # The award decision starts the standstill; ``awarded_at`` is when it ends and the award
+    # becomes final (and public), so "awarded" is derived from the clock like "closed".
+    award_decided_at: Mapped[datetime | None]
+    award_decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     awarded_at: Mapped[datetime | None]
     no_suitable_supplier_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
@@ -185,7 +202,9 @@ class Challenge(Base):
         if self.withdrawn_at:
             return ChallengeStatus.WITHDRAWN
         if self.awarded_at:
-            return ChallengeStatus.AWARDED
+            if now >= self.awarded_at:
+                return ChallengeStatus.AWARDED
+            return ChallengeStatus.STANDSTILL
         if self.no_suitable_supplier_at:
             return ChallengeStatus.NO_SUITABLE_SUPPLIER
         if self.published_at is None:
@@ -211,7 +230,8 @@ class Challenge(Base):
         return case(
             (cls.cancelled_at.is_not(None), literal("cancelled")),
             (cls.withdrawn_at.is_not(None), literal("withdrawn")),
-            (cls.awarded_at.is_not(None), literal("awarded")),
+            (cls.awarded_at <= now, literal("awarded")),
+            (cls.awarded_at.is_not(None), literal("standstill")),
             (cls.no_suitable_supplier_at.is_not(None), literal("no_suitable_supplier")),
             (and_(cls.published_at.is_(None), cls.approved_at.is_not(None)),
              literal("approved")),

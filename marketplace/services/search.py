@@ -194,7 +194,7 @@ def _status_clause(status: str, now: datetime):  # type: ignore[no-untyped-def]
     if status == "open":
         return derived == "open"
     if status == "closed":
-        return derived.in_(["closed", "evaluation"])
+        return derived.in_(["closed", "evaluation", "standstill"])
     if status == "awarded":
         return derived == "awarded"
     return None
