@@ -37,6 +37,7 @@ from marketplace.models import (
 )
 from marketplace.services import bids as svc
 from marketplace.services import challenges as challenge_svc
+from marketplace.services import evaluation
 from marketplace.services.bids import BidChanges, RequirementAnswer
 from marketplace.services.challenges import ChallengeChanges
 from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -168,6 +169,14 @@ def close(challenge_id: int) -> Challenge:
     """Let the deadline pass."""
     return set_columns(Challenge, challenge_id, clarification_deadline=days(-10),
                        submission_deadline=days(-1))
+
+
+def close_and_open(challenge_id: int, officer: User) -> Challenge:
+    """Let the deadline pass, then have a procurement officer open the bids (the evaluation
+    starts): only then may the council read them."""
+    close(challenge_id)
+    evaluation.open_bids(officer, challenge_id)
+    return fresh(Challenge, challenge_id)
 
 
 # --------------------------------------------------------------------------- bids
@@ -874,7 +883,7 @@ def test_the_last_submitted_version_counts(challenge: Challenge, leeds: Council,
     svc.save_bid(roadsense.bidder, bid.id, BidChanges(team="Version two team"))
     v2 = fresh(BidVersion, svc.submit_bid(roadsense.bidder, bid.id).id)
     svc.save_bid(roadsense.bidder, bid.id, BidChanges(team="Never submitted"))
-    close(challenge.id)
+    close_and_open(challenge.id, leeds.officer)
     assert fresh(Bid, bid.id).status == "submitted"  # unsent changes no longer matter
     opened, version = svc.open_bid_for_council(leeds.officer, bid.id)
     assert opened.id == bid.id
@@ -1069,7 +1078,8 @@ def test_submissions_racing_the_deadline(app: Flask, challenge: Challenge, leeds
     assert len(outbox()) == len(receipts)
     # The calls that clearly missed the deadline were refused.
     assert results[-1][0] == "error"
-    # After the deadline the council sees exactly what was received in time.
+    # Once opened after the deadline, the council sees exactly what was received in time.
+    evaluation.open_bids(kent.officer, challenge.id)
     listed = svc.bids_for_council(kent.officer, challenge.id)
     assert {b.id for b in listed} == {v.bid_id for v in stored_versions}
 
@@ -1250,8 +1260,8 @@ def test_removing_keeps_the_file_for_the_submitted_version(challenge: Challenge,
     # The supplier can still fetch its own file.
     assert svc.attachment_for_download(roadsense.bidder, removed.id)[1] == \
         uploads / row.stored_name
-    # Version 1 is what counts: after the deadline the council can download both files.
-    close(challenge.id)
+    # Version 1 is what counts: once the bids are opened the council can download both files.
+    close_and_open(challenge.id, leeds.officer)
     for attachment in (kept, removed):
         found, path = svc.attachment_for_download(leeds.officer, attachment.id)
         assert found.id == attachment.id
@@ -1272,7 +1282,7 @@ def test_a_file_removed_before_resubmission_is_not_the_councils(challenge: Chall
     v2 = svc.submit_bid(roadsense.bidder, bid.id)
     assert [a["id"] for a in fresh(BidVersion, v2.id).content["attachments"]] == [kept.id]
     never_submitted = attach(roadsense.bidder, bid.id, "late.pdf")
-    close(challenge.id)
+    close_and_open(challenge.id, leeds.officer)
     assert svc.attachment_for_download(leeds.officer, kept.id)[0].id == kept.id
     for attachment in (removed, never_submitted):
         with pytest.raises(NotFound):
@@ -1313,12 +1323,13 @@ def test_bids_are_sealed_until_the_deadline(call: str, council: str, request: An
 
 @pytest.mark.parametrize("closed", [False, True], ids=["before", "after"])
 def test_other_councils_and_suppliers_find_no_bids(closed: bool, challenge: Challenge,
-                                                   york: Council, carelink: Supplier,
+                                                   leeds: Council, york: Council,
+                                                   carelink: Supplier,
                                                    roadsense_bid: tuple[Bid, BidAttachment]
                                                    ) -> None:
     bid, attachment = roadsense_bid
     if closed:
-        close(challenge.id)
+        close_and_open(challenge.id, leeds.officer)
     for person in (york.officer, york.owner, carelink.bidder):
         for name, call in COUNCIL_CALLS.items():
             expect(NotFound, f"{name} by {person.email}", call, person, challenge, bid,
@@ -1336,7 +1347,7 @@ def test_only_procurement_officers_open_bids_even_after_the_deadline(
     council, role = who.split(".")
     person = getattr(request.getfixturevalue(council), role)
     bid, attachment = roadsense_bid
-    close(challenge.id)
+    close_and_open(challenge.id, request.getfixturevalue("leeds").officer)
     for name, call in COUNCIL_CALLS.items():
         expect(PermissionDenied, name, call, person, challenge, bid, attachment)
     db.session.rollback()
@@ -1346,7 +1357,7 @@ def test_only_procurement_officers_open_bids_even_after_the_deadline(
 
 def test_a_suspended_officer_opens_nothing(challenge: Challenge, leeds: Council,
                                            roadsense_bid: tuple[Bid, BidAttachment]) -> None:
-    close(challenge.id)
+    close_and_open(challenge.id, leeds.officer)
     set_columns(User, leeds.officer.id, suspended_at=utcnow())
     with pytest.raises(NotFound):
         svc.bids_for_council(fresh(User, leeds.officer.id), challenge.id)
@@ -1369,6 +1380,11 @@ def test_after_the_deadline_officers_open_the_submitted_bids(challenge: Challeng
     close(challenge.id)
     assert svc.submitted_count(challenge) == 2
     assert fresh(Bid, draft.id).status == "not_submitted"
+    # The deadline alone opens nothing: a procurement officer opens the bids first.
+    assert not svc.may_open_bids(leeds.officer, fresh(Challenge, challenge.id))
+    with pytest.raises(PermissionDenied):
+        svc.bids_for_council(leeds.officer, challenge.id)
+    evaluation.open_bids(kent.officer, challenge.id)
     for officer in (leeds.officer, kent.officer):
         assert [b.id for b in svc.bids_for_council(officer, challenge.id)] == [first.id,
                                                                                last.id]
@@ -1393,12 +1409,44 @@ def test_after_the_deadline_officers_open_the_submitted_bids(challenge: Challeng
 
 
 def test_bids_open_at_the_exact_deadline(challenge: Challenge, leeds: Council) -> None:
-    loaded = fresh(Challenge, challenge.id)
+    loaded = close_and_open(challenge.id, leeds.officer)
     deadline = loaded.submission_deadline
     assert deadline is not None
     assert not svc.may_open_bids(leeds.officer, loaded, deadline - timedelta(microseconds=1))
     assert svc.may_open_bids(leeds.officer, loaded, deadline)
     assert not svc.may_open_bids(leeds.owner, loaded, deadline)
+
+
+def test_evaluators_download_the_files_of_bids_they_evaluate(
+        challenge: Challenge, leeds: Council, kent: Council,
+        roadsense_bid: tuple[Bid, BidAttachment]) -> None:
+    bid, attachment = roadsense_bid
+    close_and_open(challenge.id, leeds.officer)
+    for person in (leeds.evaluator, kent.evaluator, leeds.owner):
+        evaluation.assign_evaluator(leeds.officer, challenge.id, person.id)
+    # Assigned, but no declaration yet: the bid stays out of reach.
+    with pytest.raises(PermissionDenied):
+        svc.attachment_for_download(leeds.evaluator, attachment.id)
+    evaluation.declare_conflict(leeds.evaluator, bid.id, False, "")
+    evaluation.declare_conflict(kent.evaluator, bid.id, True, "I used to work there")
+    evaluation.declare_conflict(leeds.owner, bid.id, False, "")
+    evaluation.remove_evaluator(leeds.officer, challenge.id, leeds.owner.id)
+    found, path = svc.attachment_for_download(leeds.evaluator, attachment.id)
+    assert found.id == attachment.id and path.name == attachment.stored_name
+    [download] = events("bid.attachment_downloaded", bid.id)
+    assert download.actor_id == leeds.evaluator.id
+    assert download.after == {"attachment_id": attachment.id}
+    # A conflicted or removed evaluator gets nothing, and the attempt is on record.
+    refused_before = refused_count()
+    for person in (kent.evaluator, leeds.owner):
+        with pytest.raises(PermissionDenied):
+            svc.attachment_for_download(person, attachment.id)
+    assert refused_count() == refused_before + 2
+    # Evaluators see bids one at a time through the evaluation, not the officers' list.
+    for name in ("bids_for_council", "open_bid_for_council"):
+        expect(PermissionDenied, name, COUNCIL_CALLS[name], leeds.evaluator, challenge, bid,
+               attachment)
+    assert not svc.may_open_bids(leeds.evaluator, fresh(Challenge, challenge.id))
 
 
 def test_submitted_count_at_any_time(challenge: Challenge, roadsense: Supplier,
@@ -1433,7 +1481,7 @@ def test_the_audit_trail_never_holds_what_a_bid_says(challenge: Challenge, leeds
     svc.withdraw_bid(roadsense.bidder, bid.id)
     svc.save_bid(roadsense.bidder, bid.id, full_changes(challenge, marker + " again"))
     svc.submit_bid(roadsense.bidder, bid.id)
-    close(challenge.id)
+    close_and_open(challenge.id, leeds.officer)
     svc.bids_for_council(leeds.officer, challenge.id)
     svc.open_bid_for_council(leeds.officer, bid.id)
     svc.attachment_for_download(leeds.officer, attachment.id)

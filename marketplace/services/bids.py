@@ -1,6 +1,7 @@
 """Sealed bids: drafting, submission with receipts, resubmission, withdrawal, attachments, and
-what councils may see (a count before the deadline; the bids themselves only after it, and only
-for the challenge's procurement officers).
+what councils may see (a count before the deadline; the bids themselves only once a
+procurement officer has opened them after it, and only for the challenge's procurement officers
+and, bid by bid, its evaluators).
 
 Every change locks the bid row and checks the deadline inside the transaction, so two
 submissions at once, or one racing the deadline, end in one consistent stored result.
@@ -31,10 +32,11 @@ from marketplace.models import (
     ChallengeStatus,
     OrgKind,
     Role,
+    ScoreSheet,
     User,
     utcnow,
 )
-from marketplace.services import audit
+from marketplace.services import audit, evaluation
 from marketplace.services import challenges as challenge_service
 from marketplace.services.email import absolute_url, queue_email
 from marketplace.services.errors import (
@@ -493,12 +495,14 @@ def _refuse(actor: User, challenge: Challenge, what: str) -> None:
 
 
 def may_open_bids(actor: User | None, challenge: Challenge, now: datetime | None = None) -> bool:
-    """After the deadline, the challenge's procurement officers may read its bids."""
+    """The challenge's procurement officers may read its bids once, after the deadline, they
+    have opened them (started the evaluation)."""
     now = now or utcnow()
     deadline = challenge.submission_deadline
     return bool(
         challenge_service.is_officer_for(actor, challenge)
         and challenge.is_published and deadline is not None and now >= deadline
+        and challenge.evaluation_started_at is not None
     )
 
 
@@ -508,8 +512,22 @@ def _council_access(actor: User, challenge: Challenge, what: str) -> None:
         raise NotFound("Challenge not found")
     if not may_open_bids(actor, challenge):
         _refuse(actor, challenge, what)
-        raise PermissionDenied("Bids are sealed until the submission deadline, and only the "
-                               "challenge's procurement officers can open them")
+        raise PermissionDenied("Bids are sealed until the submission deadline and until a "
+                               "procurement officer of the challenge opens them")
+
+
+def _evaluates_bid(actor: User, bid: Bid) -> bool:
+    """True for an active evaluator of the bid's opened challenge who declared no conflict of
+    interest with this bid."""
+    challenge = bid.challenge
+    if challenge.evaluation_started_at is None:
+        return False
+    assignment = evaluation.active_assignment(actor, challenge)
+    if assignment is None:
+        return False
+    sheet = db.session.scalar(select(ScoreSheet).where(ScoreSheet.assignment_id == assignment.id,
+                                                       ScoreSheet.bid_id == bid.id))
+    return sheet is not None and not sheet.has_conflict
 
 
 def bids_for_council(actor: User, challenge_id: int) -> list[Bid]:
@@ -540,8 +558,9 @@ def open_bid_for_council(actor: User, bid_id: int) -> tuple[Bid, BidVersion]:
 
 
 def attachment_for_download(actor: User, attachment_id: int) -> tuple[BidAttachment, Path]:
-    """An attachment the actor may download: their own organisation's, or, after the deadline,
-    one in the submitted version of a bid on a challenge they are procurement officer for."""
+    """An attachment the actor may download: their own organisation's, or, once the bids are
+    opened, one in the submitted version of a bid on a challenge they are procurement officer
+    for, or of a bid they evaluate (having declared no conflict of interest with it)."""
     attachment = db.session.get(BidAttachment, attachment_id)
     if attachment is None:
         raise NotFound("Attachment not found")
@@ -550,7 +569,8 @@ def attachment_for_download(actor: User, attachment_id: int) -> tuple[BidAttachm
             and actor.has_role(*BIDDER_ROLES)):
         # The supplier's own files: the working copy and every version it submitted.
         return attachment, upload_dir() / attachment.stored_name
-    _council_access(actor, bid.challenge, f"download attachment {attachment_id}")
+    if not _evaluates_bid(actor, bid):
+        _council_access(actor, bid.challenge, f"download attachment {attachment_id}")
     submitted = db.session.scalar(select(BidVersion).where(
         BidVersion.bid_id == bid.id, BidVersion.number == bid.submitted_version))
     ids = {a["id"] for a in (submitted.content.get("attachments", []) if submitted else [])}
