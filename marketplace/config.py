@@ -27,6 +27,19 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _standstill_days(value: str | None) -> int:
+    """Working days of standstill after an award decision: at least the Procurement Act 2023's
+    eight."""
+    try:
+        days = 8 if value is None or not value.strip() else int(value)
+    except ValueError:
+        days = 0
+    if days < 8:
+        raise ConfigError("STANDSTILL_WORKING_DAYS must be a whole number of at least 8 (the "
+                          f"Procurement Act 2023 minimum), not {value!r}")
+    return days
+
+
 def _dev_secret_key(instance_path: Path) -> str:
     """Return a random per-installation key kept in ``instance/secret_key`` (development only)."""
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -111,6 +124,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PASSWORD_MIN_LENGTH": 10,
         # Challenges: the shortest time between publication and the submission deadline.
         "CHALLENGE_MIN_DAYS": int(env.get("CHALLENGE_MIN_DAYS", 10)),
+        # Award: working days between the award decision and the contract (the standstill).
+        "STANDSTILL_WORKING_DAYS": _standstill_days(env.get("STANDSTILL_WORKING_DAYS")),
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", 65536)),
         # Rate limits (Flask-Limiter syntax)

@@ -37,8 +37,10 @@ from marketplace.models import (
     User,
     utcnow,
 )
+from marketplace.services import award as award_service
 from marketplace.services import bids as service
 from marketplace.services import challenges as challenge_service
+from marketplace.services import evaluation as evaluation_service
 from marketplace.services.errors import Conflict, ServiceError, ValidationFailed
 from marketplace.templating import uk_datetime
 from marketplace.views import flash_error
@@ -399,3 +401,32 @@ def council_bid(bid_id: int):
     bid, version = service.open_bid_for_council(_actor(), bid_id)
     return render_template("bids/council_bid.html", bid=bid, version=version,
                            challenge=bid.challenge, content=version.content)
+
+
+# Supplier: the outcome -------------------------------------------------------------------
+
+@bp.app_template_filter("standstill_last_day")
+def standstill_last_day(value: Any) -> str:
+    """The last day of a standstill ending at ``value``: "Wednesday 15 April 2026"."""
+    return award_service.standstill_last_day(value) if value else ""
+
+
+@bp.app_template_global()
+def bid_outcome_label(bid: Bid) -> str | None:
+    """The outcome of the signed-in bidder's own bid, once decided ("Not successful"...)."""
+    if not is_bidder() or bid.supplier_id != current_user.organisation_id:
+        return None
+    return award_service.outcome_label(bid)
+
+
+@bp.get("/bids/<int:bid_id>/outcome")
+@supplier_page
+def outcome(bid_id: int):
+    """The award decision about the supplier's own bid: its scores, rationale and total."""
+    actor = _actor()
+    result = award_service.outcome_for_supplier(actor, bid_id)
+    bid = result.bid if result else service.get_own_bid(actor, bid_id)
+    challenge = bid.challenge
+    return render_template("bids/outcome.html", bid=bid, challenge=challenge, outcome=result,
+                           descriptions=evaluation_service.score_descriptions(challenge),
+                           now=utcnow())

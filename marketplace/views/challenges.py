@@ -23,6 +23,7 @@ from marketplace import access, reference
 from marketplace.forms.accounts import ConfirmForm
 from marketplace.forms.questions import QUESTION_MAX, QuestionForm
 from marketplace.models import Challenge, User, utcnow
+from marketplace.services import award as award_service
 from marketplace.services import challenges as service
 from marketplace.services import search
 from marketplace.services.email import absolute_url
@@ -172,6 +173,7 @@ def _render_detail(challenge: Challenge, form: QuestionForm | None = None, statu
         reuse_url=url_for("council.copy", challenge_id=challenge.id) if council_editor else None,
         reused=service.reuse_count(challenge),
         original=original,
+        award_notice=award_service.award_notice(challenge),
         confirm=ConfirmForm(),
     ), status
 
