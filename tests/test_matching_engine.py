@@ -466,3 +466,12 @@ def test_rank_file_command(tmp_path):
     assert result.returncode != 0
     assert "not valid JSON (line 1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_index_without_any_text_still_ranks() -> None:
+    """Suppliers with nothing but a name (no capabilities or case studies): the typo lookup
+    finds no indexed words and everyone scores 0, rather than failing."""
+    index = build_index([SupplierInput(id="s1", name="Acme Ltd")])
+    matches = index.rank(ChallengeInput(id="c", title="Machine learning",
+                                        capabilities=("Machine learning",)), top=1)
+    assert [m.score for m in matches] in ([], [0.0])

@@ -561,7 +561,7 @@ class MatchIndex:
                     found = found + [(name, (similarity / 100) ** 4)]
             found.sort(key=lambda item: -item[1])
             self._near[stem] = (len(self._term_names), found[:5])
-        return self._near[stem][1]
+        return self._near.get(stem, (0, []))[1]  # nothing cached when no term is indexed
 
     def _row_weights(self, block: _Block) -> np.ndarray:
         """Each row's own feature weight under the current idf (recomputed when it moved)."""
