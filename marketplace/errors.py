@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from marketplace.extensions import db
-from marketplace.services.errors import NotFound, PermissionDenied
+from marketplace.services.errors import NotFound, PermissionDenied, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,9 @@ TITLES = {
     403: "You do not have permission to see this page",
     404: "Page not found",
     405: "That action is not allowed here",
+    409: "That cannot be done now",
     413: "The file you sent is too big",
+    422: "There was a problem with what you sent",
     429: "Too many attempts",
     500: "Sorry, there is a problem with the service",
     503: "Sorry, the service is unavailable",
@@ -62,6 +64,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PermissionDenied)
     def _denied(err: PermissionDenied):  # type: ignore[no-untyped-def]
         return error_response(403, err.message)
+
+    @app.errorhandler(ServiceError)
+    def _service_error(err: ServiceError):  # type: ignore[no-untyped-def]
+        # A domain refusal a view did not map to a form error (a conflict with the object's
+        # state, a rule broken): its message, with its status, never a 500.
+        db.session.rollback()
+        return error_response(err.status_code, err.message)
 
     @app.errorhandler(CSRFError)
     def _csrf(err: CSRFError):  # type: ignore[no-untyped-def]

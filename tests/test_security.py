@@ -632,3 +632,28 @@ def test_supplier_cannot_reach_admin(client, login):
     login(supplier_user("org_admin"))
     assert client.get("/admin").status_code == 403
     assert client.get("/admin/users").status_code == 403
+
+
+def test_an_unmapped_domain_refusal_is_its_status_not_a_500(app_factory):
+    """A Conflict or ValidationFailed that no view mapped still reaches the person as its own
+    status and message (page or problem+json), never a 500."""
+    from marketplace.services.errors import Conflict, ValidationFailed
+
+    application = app_factory()
+
+    def conflicted():  # type: ignore[no-untyped-def]
+        raise Conflict("The award has already been decided")
+
+    def invalid():  # type: ignore[no-untyped-def]
+        raise ValidationFailed("Enter a reason", field="reason")
+
+    application.add_url_rule("/test-conflict", "test_conflict", conflicted)
+    application.add_url_rule("/test-invalid", "test_invalid", invalid)
+    client = application.test_client()
+    page = client.get("/test-conflict")
+    assert page.status_code == 409
+    assert "The award has already been decided" in page.get_data(as_text=True)
+    problem = client.get("/test-invalid", headers={"Accept": "application/json"})
+    assert problem.status_code == 422
+    assert problem.mimetype == "application/problem+json"
+    assert json.loads(problem.get_data())["detail"] == "Enter a reason"
