@@ -136,13 +136,15 @@ def _register_blueprints(app: Flask) -> None:
         bids,
         challenges,
         council,
+        evaluation,
         main,
         organisation,
+        reports,
         suppliers,
     )
 
     for module in (main, auth, account, organisation, admin, challenges, council, bids,
-                   suppliers):
+                   suppliers, evaluation, reports):
         app.register_blueprint(module.bp)
 
 

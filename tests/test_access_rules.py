@@ -40,9 +40,11 @@ from marketplace.models import (
 from marketplace.services import accounts, organisations
 from marketplace.services import admin as admin_service
 from marketplace.services import challenges as challenge_service
+from marketplace.services import evaluation as evaluation_service
 from marketplace.services import suppliers as supplier_service
 from tests.bid_support import close, open_challenge, submitted_bid
 from tests.challenge_support import publishable
+from tests.evaluation_support import score_bid
 from tests.factories import (
     CouncilFactory,
     SupplierFactory,
@@ -93,7 +95,14 @@ PUBLIC_OBJECT_ENDPOINTS = {"challenges.ask", "council.copy", "bids.start"}
 OBJECT_REFUSALS: dict[str, dict[str, int]] = {
     "bids.download": {"council_challenge_owner": 403, "council_evaluator": 403,
                       "council_org_admin": 403, "platform_admin": 404},
+    # The lead is let in, but there is nothing to export before the bids are opened.
+    "reports.export_csv": {"council_procurement_officer": 409},
+    "reports.export_xlsx": {"council_procurement_officer": 409},
 }
+
+# Evaluation routes (the "evaluation" blueprint) act on a challenge in evaluation: its bids
+# opened, the main council's officer, evaluator and challenge owner personas its evaluators.
+EVALUATION_BLUEPRINT = "evaluation."
 
 # The section filled in for routes with a ``section`` parameter (default: "about").
 SECTION_OF = {"suppliers.edit_section": "details", "bids.section": "answers"}
@@ -221,12 +230,19 @@ class World:
     open_challenge: dict[int, int] = field(default_factory=dict)
     draft_challenge: dict[int, int] = field(default_factory=dict)
     pending_question: dict[int, int] = field(default_factory=dict)
-    # A closed challenge of each council, with submitted bids (attachments included). For a
-    # supplier, its own bid on the main council's; for a council, a rival supplier's bid on
-    # its own closed challenge (the rival's is also "another organisation's" for suppliers).
+    # A closed challenge of each council, with submitted bids (attachments included) that its
+    # procurement officer has opened. For a supplier, its own bid on the main council's; for a
+    # council, a rival supplier's bid on its own closed challenge (the rival's is also
+    # "another organisation's" for suppliers).
     closed_challenge: dict[int, int] = field(default_factory=dict)
     bid: dict[int, int] = field(default_factory=dict)
     attachment: dict[int, int] = field(default_factory=dict)
+    # A challenge of each council in evaluation, with a rival supplier's bid. On the main
+    # council's, the officer, evaluator and challenge owner personas are its evaluators; each
+    # declared no conflict with the bid, and the officer (its lead) submitted scores.
+    evaluation_challenge: dict[int, int] = field(default_factory=dict)
+    evaluation_bid: dict[int, int] = field(default_factory=dict)
+    evaluator_id: int = 0
     domain_id: int = 0
     message_id: int = 0
     # Challenge alerts belong to a person: each supplier persona's own alert (keyed by user
@@ -285,6 +301,14 @@ class World:
             "alert_id": (self.own_alert[user.id] if user is not None
                          and user.id in self.own_alert else self.others_alert.get(org.id)),
         }
+        if endpoint.startswith(EVALUATION_BLUEPRINT):
+            evaluation = {
+                "challenge_id": self.evaluation_challenge[owner],
+                "bid_id": self.evaluation_bid.get(org.id, self.evaluation_bid[owner]),
+                "user_id": self.evaluator_id,
+            }
+            if name in evaluation:
+                return evaluation[name]
         if name == "token":
             if endpoint not in self.tokens:
                 raise AssertionError(f"no token fixture for {endpoint}: add one to build_world")
@@ -385,7 +409,7 @@ def build_world() -> World:
         question = challenge_service.ask_question(asker, challenge.id, "Is there a data room?")
         world.pending_question[org.id] = question.id
 
-    # Closed challenges with sealed bids, now open to their councils' procurement officers.
+    # Closed challenges whose bids their councils' procurement officers have opened.
     rival = supplier_user("bidder", organisation=SupplierFactory(name="Rival Analytics Ltd"))
     for org in (council, other_council):
         closed = open_challenge(officers[org.id], "Gritting routes in snow")
@@ -398,6 +422,24 @@ def build_world() -> World:
         world.bid[org.id] = theirs.id
         world.attachment[org.id] = theirs.current_attachments[0].id
         close(closed.id)
+        evaluation_service.open_bids(officers[org.id], closed.id)
+
+    # Challenges in evaluation (see World.evaluation_challenge).
+    for org in (council, other_council):
+        evaluated = open_challenge(officers[org.id], "Street lighting faults")
+        world.evaluation_bid[org.id] = submitted_bid(rival, evaluated.id, attachment=False).id
+        close(evaluated.id)
+        evaluation_service.open_bids(officers[org.id], evaluated.id)
+        world.evaluation_challenge[org.id] = evaluated.id
+    evaluated_bid = fresh(Bid, world.evaluation_bid[council.id])
+    for name in ("council_procurement_officer", "council_evaluator", "council_challenge_owner"):
+        person = personas[name].user
+        assert person is not None
+        evaluation_service.assign_evaluator(officers[council.id], evaluated_bid.challenge_id,
+                                            person.id)
+        evaluation_service.declare_conflict(person, evaluated_bid.id, False, "")
+    score_bid(officers[council.id], evaluated_bid, [3, 3, 3])
+    world.evaluator_id = personas["council_evaluator"].user.id  # type: ignore[union-attr]
 
     # The supplier's profile (public), and alerts: each supplier persona's own, a colleague's
     # (the supplier's other member) and one of a person in another supplier.
@@ -705,11 +747,15 @@ def test_the_matrix_loads_real_objects(app: Flask, world: World) -> None:
         assert question.status == QuestionStatus.PENDING
         closed = fresh(Challenge, world.closed_challenge[council.id])
         assert closed.lead_council_id == council.id
-        assert closed.status_at(now) == ChallengeStatus.CLOSED
+        assert closed.status_at(now) == ChallengeStatus.EVALUATION
         rival_bid = fresh(Bid, world.bid[council.id])
         assert rival_bid.challenge_id == closed.id and rival_bid.submitted_at is not None
         assert rival_bid.supplier_id != world.supplier.id
         assert fresh(BidAttachment, world.attachment[council.id]).bid_id == rival_bid.id
+        evaluated = fresh(Challenge, world.evaluation_challenge[council.id])
+        assert evaluated.lead_council_id == council.id
+        assert evaluated.status_at(now) == ChallengeStatus.EVALUATION
+        assert fresh(Bid, world.evaluation_bid[council.id]).challenge_id == evaluated.id
     own_bid = fresh(Bid, world.bid[world.supplier.id])
     assert own_bid.supplier_id == world.supplier.id
     assert own_bid.challenge_id == world.closed_challenge[world.council.id]
@@ -761,6 +807,15 @@ def test_sensitive_areas_keep_their_rules() -> None:
         if endpoint.startswith("challenges."):
             assert rule in {"public", "signed_in"} or rule.startswith("roles:supplier:"), (
                 f"{endpoint} is a public challenge page but has rule {rule}")
+    # Evaluation pages are for council members who can evaluate; deciding is for officers.
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith(EVALUATION_BLUEPRINT):
+            assert rule_of(view) in {
+                "roles:council:procurement_officer",
+                "roles:council:evaluator,challenge_owner,procurement_officer"}, endpoint
+    for endpoint in ("evaluation.open_bids", "evaluation.moderate", "evaluation.shortlist",
+                     "evaluation.award", "evaluation.no_suitable_supplier"):
+        assert rule_of(app.view_functions[endpoint]) == "roles:council:procurement_officer"
     # Approval, publication and ending a challenge are for procurement officers only.
     for endpoint in ("council.approve", "council.publish", "council.return_to_draft",
                      "council.withdraw", "council.cancel"):

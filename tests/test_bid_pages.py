@@ -1,7 +1,7 @@
 """The bid pages through the test client: starting a bid from the challenge page, each section
 with its errors, PDF attachments, submission with a receipt, resubmission, withdrawal, the
-deadline, and the sealed council side (a count before the deadline; the bids after it, for the
-challenge's procurement officers only)."""
+deadline, and the sealed council side (a count before the deadline; the bids once opened after
+it, for the challenge's procurement officers only)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from marketplace.models import (
 )
 from marketplace.services import bids as bid_service
 from marketplace.services import challenges as challenge_service
+from marketplace.services import evaluation
 from marketplace.services.bids import BidChanges
 from marketplace.services.challenges import ChallengeChanges, CriterionInput
 from marketplace.views.bids import uk_datetime_seconds
@@ -599,10 +600,16 @@ def test_other_suppliers_get_404(app: Flask, scene: Scene) -> None:
     assert state(bid.id) == before
 
 
+def close_and_open(scene: Scene) -> None:
+    """Let the deadline pass, then have the procurement officer open the bids."""
+    close(scene.challenge.id)
+    evaluation.open_bids(scene.officer, scene.challenge.id)
+
+
 def test_an_evaluator_gets_403(app: Flask, scene: Scene) -> None:
     bid = submitted_bid(scene.bidder, scene.challenge.id)
     attachment_id = bid.current_attachments[0].id
-    close(scene.challenge.id)
+    close_and_open(scene)
     evaluator = browser(app, scene.evaluator)
     assert evaluator.get(f"/council/challenges/{scene.challenge.id}/bids").status_code == 403
     assert evaluator.get(f"/council/bids/{bid.id}").status_code == 403
@@ -610,7 +617,7 @@ def test_an_evaluator_gets_403(app: Flask, scene: Scene) -> None:
     challenge_page = text_of(evaluator.get(f"/council/challenges/{scene.challenge.id}"))
     assert "1 bid submitted." in challenge_page
     assert "Only procurement officers can open them" in challenge_page
-    assert "Open the bids" not in challenge_page
+    assert "Open the bids" not in challenge_page and "Read the bids" not in challenge_page
 
 
 def test_after_the_deadline_the_officer_opens_the_bids(app: Flask, scene: Scene) -> None:
@@ -619,11 +626,11 @@ def test_after_the_deadline_the_officer_opens_the_bids(app: Flask, scene: Scene)
     bid_service.start_bid(draft_only, scene.challenge.id)
     attachment = bid.current_attachments[0]
     version = bid.versions[0]
-    close(scene.challenge.id)
+    close_and_open(scene)
     officer = browser(app, scene.officer)
 
     challenge_page = officer.get(f"/council/challenges/{scene.challenge.id}")
-    assert "Open the bids" in text_of(challenge_page)
+    assert "Read the bids" in text_of(challenge_page)
     listing = officer.get(f"/council/challenges/{scene.challenge.id}/bids")
     assert listing.status_code == 200 and h1_count(listing) == 1
     text = text_of(listing)
@@ -667,7 +674,7 @@ def test_the_council_sees_the_last_submitted_version(app: Flask, scene: Scene) -
     challenge_service.amend(scene.officer, scene.challenge.id, ChallengeChanges(criteria=[
         CriterionInput("Track record", 60), CriterionInput("Cost", 40)]),
         "Criteria simplified")
-    close(scene.challenge.id)
+    close_and_open(scene)
     officer = browser(app, scene.officer)
     listing = text_of(officer.get(f"/council/challenges/{scene.challenge.id}/bids"))
     assert "£45,000" in listing and "99,999" not in listing
@@ -681,7 +688,7 @@ def test_the_council_sees_the_last_submitted_version(app: Flask, scene: Scene) -
 def test_an_officer_of_another_council_gets_404(app: Flask, scene: Scene) -> None:
     bid = submitted_bid(scene.bidder, scene.challenge.id)
     attachment_id = bid.current_attachments[0].id
-    close(scene.challenge.id)
+    close_and_open(scene)
     stranger = browser(app, council_user("procurement_officer"))
     assert stranger.get(f"/council/challenges/{scene.challenge.id}/bids").status_code == 404
     assert stranger.get(f"/council/bids/{bid.id}").status_code == 404
@@ -697,7 +704,7 @@ def test_pages_escape_what_suppliers_write(app: Flask, scene: Scene) -> None:
     changes.team = "<script>alert(1)</script>"
     bid_service.save_bid(scene.bidder, bid.id, changes)
     bid_service.submit_bid(scene.bidder, bid.id)
-    close(scene.challenge.id)
+    close_and_open(scene)
     for client, url in ((browser(app, scene.bidder), f"/bids/{bid.id}/team"),
                         (browser(app, scene.officer), f"/council/bids/{bid.id}")):
         html = page(client.get(url))

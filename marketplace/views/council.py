@@ -69,7 +69,8 @@ GROUPS: tuple[tuple[str, str, tuple[ChallengeStatus, ...]], ...] = (
                                      ChallengeStatus.APPROVED)),
     ("open", "Open", (ChallengeStatus.OPEN,)),
     ("closed", "Closed and in evaluation", (ChallengeStatus.CLOSED,
-                                            ChallengeStatus.EVALUATION)),
+                                            ChallengeStatus.EVALUATION,
+                                            ChallengeStatus.STANDSTILL)),
     ("finished", "Finished", (ChallengeStatus.AWARDED, ChallengeStatus.NO_SUITABLE_SUPPLIER,
                               ChallengeStatus.WITHDRAWN, ChallengeStatus.CANCELLED)),
 )

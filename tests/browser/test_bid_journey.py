@@ -218,7 +218,10 @@ def test_the_council_sees_a_count_then_the_bids(live_server, new_context,
     with live_server.app.app_context():
         close(challenge_id)
     page.goto(live_server(f"/council/challenges/{challenge_id}"))
-    page.get_by_role("link", name="Open the bids").click()
+    page.get_by_role("button", name="Open the bids").click()  # the audited opening
+    expect(page.get_by_text("Bids opened. 1 bid can now be evaluated")).to_be_visible()
+    page.goto(live_server(f"/council/challenges/{challenge_id}"))
+    page.get_by_role("link", name="Read the bids").click()
     expect(h1(page)).to_have_text("Bids")
     axe_check(page)  # the list
     page.get_by_role("link", name=COMPANY).click()
