@@ -59,8 +59,10 @@ ORGS: tuple[DemoOrg, ...] = (
     ), "https://www.leeds.gov.uk"),
     DemoOrg(OrgKind.COUNCIL, "Kent County Council", OrgStatus.VERIFIED, (
         DemoPerson("Gareth Price", "gareth.price@kent.gov.uk",
-                   (Role.ORG_ADMIN, Role.CHALLENGE_OWNER, Role.PROCUREMENT_OFFICER)),
-        DemoPerson("Lucy Fenwick", "lucy.fenwick@kent.gov.uk", (Role.EVALUATOR,)),
+                   (Role.ORG_ADMIN, Role.CHALLENGE_OWNER, Role.PROCUREMENT_OFFICER),
+                   "Lead of an evaluation in progress"),
+        DemoPerson("Lucy Fenwick", "lucy.fenwick@kent.gov.uk", (Role.EVALUATOR,),
+                   "Evaluator who has submitted her scores"),
     ), "https://www.kent.gov.uk"),
     DemoOrg(OrgKind.COUNCIL, "Glasgow City Council", OrgStatus.VERIFIED, (
         DemoPerson("Calum MacLeod", "calum.macleod@glasgow.gov.uk",
@@ -70,7 +72,9 @@ ORGS: tuple[DemoOrg, ...] = (
     ), "https://www.glasgow.gov.uk"),
     DemoOrg(OrgKind.COUNCIL, "Cardiff Council", OrgStatus.VERIFIED, (
         DemoPerson("Rhys Evans", "rhys.evans@cardiff.gov.uk",
-                   (Role.ORG_ADMIN, Role.CHALLENGE_OWNER, Role.PROCUREMENT_OFFICER)),
+                   (Role.ORG_ADMIN, Role.CHALLENGE_OWNER, Role.PROCUREMENT_OFFICER),
+                   "Lead of an awarded challenge"),
+        DemoPerson("Carys Morgan", "carys.morgan@cardiff.gov.uk", (Role.EVALUATOR,)),
     ), "https://www.cardiff.gov.uk"),
     DemoOrg(OrgKind.COUNCIL, "Vale of Glamorgan Council", OrgStatus.VERIFIED, (
         DemoPerson("Siân Llewellyn", "sian.llewellyn@valeofglamorgan.gov.uk",

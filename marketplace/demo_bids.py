@@ -77,6 +77,13 @@ BIDS: dict[str, tuple[DemoBid, ...]] = {
         DemoBid(SAM, "submitted", 51_000,
                 "Route and crew analytics that predict which rounds will run late."),
     ),
+    "Finding empty homes and bringing them back into use": (
+        DemoBid(SAM, "submitted", 24_000,
+                "Matching council tax, benefits and utility signals to flag homes likely to "
+                "be empty, with a caseload tool for tracing owners."),
+        DemoBid(FEMI, "submitted", 18_500,
+                "Street-level surveys by our cleansing crews, reported through our app."),
+    ),
     "Translating council letters quickly and accurately": (
         DemoBid(GRACE, "submitted", 22_000,
                 "Machine translation with a human check for the ten most common languages."),

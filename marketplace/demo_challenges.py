@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from marketplace.demo_bids import backdate_bids, load_bids_for
+from marketplace.demo_evaluation import backdate_evaluation, run_evaluation
 from marketplace.extensions import db
 from marketplace.models import (
     Challenge,
@@ -795,6 +796,35 @@ MISSED_BINS = DemoChallenge(
     dates=(14, 28, 60), age=120, evaluation_after=3, outcome_after=40,
 )
 
+EMPTY_HOMES = DemoChallenge(
+    lead=GLASGOW, author=MORAG, approver=CALUM, state=S.STANDSTILL,
+    title="Finding empty homes and bringing them back into use",
+    summary=(
+        "Glasgow has about 4,000 homes that have stood empty for more than six months. We "
+        "want to find them sooner and match owners with the help that gets them lived in "
+        "again."),
+    problem=(
+        "We learn that a home is empty mostly from council tax exemptions and complaints "
+        "from neighbours, often a year or more after it became empty. By then the property "
+        "has usually deteriorated and the owner is harder to reach. Our small empty homes "
+        "team spends most of its time tracing owners rather than helping them."),
+    background=(
+        "We hold council tax, housing benefit and repairs data, and we offer loans and "
+        "advice to owners who bring a home back into use."),
+    affected="People waiting for a home, neighbours of empty properties and owners.",
+    success="Empty homes are found within three months and more of them are lived in again.",
+    outcomes=(
+        ("Empty homes found sooner", "Median time to identify under 3 months"),
+        ("More homes back in use", "150 more homes a year occupied again"),
+    ),
+    essential=("Uses only data we are allowed to share under our privacy notice",),
+    capabilities=("Data analytics", "Data matching"),
+    cpv=("72300000", "70000000"),
+    region="Scotland", budget=(10_000, 45_000), shortlist=2,
+    stages=civtech_stages(30_000, build=False), criteria=STANDARD_CRITERIA,
+    dates=(14, 28, 60), age=50, evaluation_after=2, outcome_after=18,
+)
+
 TRANSLATION = DemoChallenge(
     lead=LEEDS, author=PRIYA, approver=TOM, state=S.NO_SUITABLE_SUPPLIER,
     title="Translating council letters quickly and accurately",
@@ -872,7 +902,8 @@ COUNCIL_TAX_CHATBOT = DemoChallenge(
 CHALLENGES: tuple[DemoChallenge, ...] = (
     POTHOLES, FLY_TIPPING, TELECARE, DISCHARGE, FLY_TIPPING_CARDIFF, FOOD_WASTE,
     DAMP_AND_MOULD, GRITTING, GULLIES, NORTHUMBERLAND_POTHOLES, SCHOOL_TRANSPORT,
-    RECYCLING_CENTRE_QUEUES, MISSED_BINS, TRANSLATION, PARKING_PERMITS, COUNCIL_TAX_CHATBOT,
+    RECYCLING_CENTRE_QUEUES, MISSED_BINS, EMPTY_HOMES, TRANSLATION, PARKING_PERMITS,
+    COUNCIL_TAX_CHATBOT,
 )
 
 
@@ -947,32 +978,6 @@ def _backdate(challenge: Challenge, days: float) -> None:
                         "note": f"Demo data: timeline moved {days:g} days into the past"})
 
 
-def _set_outcome(challenge: Challenge, spec: DemoChallenge) -> None:
-    """Evaluation and its outcomes, which later use cases will reach: set their timestamps
-    consistently (after the deadline) and audit them as demo data."""
-    deadline = challenge.submission_deadline
-    assert deadline is not None
-    steps: list[tuple[str, str, datetime]] = [
-        ("evaluation_started_at", "evaluation_started", deadline + timedelta(
-            days=spec.evaluation_after))]
-    if spec.state == S.AWARDED:
-        steps.append(("awarded_at", "awarded",
-                      deadline + timedelta(days=spec.outcome_after)))
-    elif spec.state == S.NO_SUITABLE_SUPPLIER:
-        steps.append(("no_suitable_supplier_at", "no_suitable_supplier",
-                      deadline + timedelta(days=spec.outcome_after)))
-    for column, action, when in steps:
-        before = challenge.status
-        setattr(challenge, column, when)
-        if spec.end_reason and column != "evaluation_started_at":
-            challenge.end_reason = spec.end_reason
-        db.session.flush()
-        audit.record(f"challenge.{action}", challenge, actor=None, actor_label="demo data",
-                     organisation=challenge.lead_council_id,
-                     before={"status": before.value},
-                     after={"status": challenge.status.value, "at": when.isoformat()})
-
-
 def load_challenges(users: dict[str, User], orgs: dict[str, Organisation],
                     now: datetime) -> dict[str, Challenge]:
     """Create the demo challenges; returns them by title."""
@@ -1037,9 +1042,10 @@ def _load(spec: DemoChallenge, users: dict[str, User], orgs: dict[str, Organisat
     if spec.age:
         with unit_of_work():
             _backdate(challenge, spec.age)
-    if spec.state in {S.EVALUATION, S.AWARDED, S.NO_SUITABLE_SUPPLIER}:
-        with unit_of_work():
-            _set_outcome(challenge, spec)
+    if spec.state in {S.EVALUATION, S.STANDSTILL, S.AWARDED, S.NO_SUITABLE_SUPPLIER}:
+        run_evaluation(challenge, users[spec.approver or spec.author], users, spec.end_reason,
+                       outcome=spec.state.value)
+        backdate_evaluation(challenge, spec.evaluation_after, spec.outcome_after)
     elif spec.state == S.WITHDRAWN:
         challenge = service.withdraw(users[spec.ended_by or spec.author], cid,
                                      spec.end_reason or "")

@@ -29,7 +29,7 @@ from marketplace.services.search import SearchParams, search
 from tests.conftest import sign_in
 from tests.team_admin_support import browser, text_of
 
-# Every state is shown; evaluation and its outcomes have their timestamps set directly.
+# Every state is shown; evaluations and their outcomes go through the use cases.
 SKIPPED_STATES: set[ChallengeStatus] = set()
 
 
@@ -88,14 +88,20 @@ def test_timelines_are_consistent(demo: dict[str, Challenge]) -> None:
         assert challenge.expected_award_date is not None
         assert challenge.expected_award_date > challenge.submission_deadline.date()
         if status in {ChallengeStatus.CLOSED, ChallengeStatus.EVALUATION,
-                      ChallengeStatus.AWARDED, ChallengeStatus.NO_SUITABLE_SUPPLIER}:
+                      ChallengeStatus.STANDSTILL, ChallengeStatus.AWARDED,
+                      ChallengeStatus.NO_SUITABLE_SUPPLIER}:
             assert challenge.submission_deadline < now, challenge.title
         if challenge.evaluation_started_at:
             assert challenge.submission_deadline < challenge.evaluation_started_at < now
-        for end in (challenge.awarded_at, challenge.no_suitable_supplier_at):
+        for end in (challenge.award_decided_at, challenge.no_suitable_supplier_at):
             if end:
                 assert challenge.evaluation_started_at is not None
                 assert challenge.evaluation_started_at < end < now
+        if challenge.award_decided_at:
+            # The standstill runs from the decision; it is over only for awarded challenges.
+            assert challenge.awarded_at is not None
+            assert challenge.award_decided_at < challenge.awarded_at
+            assert (challenge.awarded_at <= now) == (status == ChallengeStatus.AWARDED)
         if status in {ChallengeStatus.WITHDRAWN, ChallengeStatus.CANCELLED}:
             assert challenge.end_reason
         for question in db.session.scalars(select(ClarificationQuestion).where(
