@@ -156,6 +156,29 @@ def _attempt(form: Any, use_case: Callable[[], Any], back: str) -> tuple[bool, A
         return False, redirect(back)
 
 
+def _post(form: Any, use_case: Callable[[], Any], back: str,
+          done: Callable[[Any], Any]) -> Any | None:
+    """Handle a form's POST: validate it, run the use case and return ``done(result)`` (the
+    redirect after success). A conflict flashes and redirects to ``back``. None means: show
+    the page again with the form's errors, with status 400."""
+    if not form.validate_on_submit():
+        return None
+    ok, result = _attempt(form, use_case, back)
+    return done(result) if ok else result
+
+
+def _done(message: str, target: str) -> Any:
+    """A success message, then the page to go to."""
+    flash(message, "success")
+    return redirect(target)
+
+
+def _status() -> int:
+    """The status of a form page shown to the person: 400 when it is shown again after a POST
+    (it carries errors), else 200."""
+    return 400 if request.method == "POST" else 200
+
+
 def _decided(challenge: Challenge) -> bool:
     return bool(challenge.award_decided_at or challenge.no_suitable_supplier_at
                 or challenge.withdrawn_at or challenge.cancelled_at)
@@ -201,23 +224,17 @@ def evaluators(challenge_id: int):
     challenge = _challenge_or_404(challenge_id)
     form = AssignEvaluatorForm()
     form.set_people(service.eligible_evaluators(actor, challenge_id))
-    status_code = 200
     if request.method == "POST":
-        status_code = 400
-        if form.validate_on_submit():
-            back = url_for("evaluation.evaluators", challenge_id=challenge_id)
-            ok, result = _attempt(form, lambda: service.assign_evaluator(
-                actor, challenge_id, form.chosen_id()), back)
-            if ok:
-                flash(f"{result.user.full_name} is now an evaluator. We have emailed them",
-                      "success")
-                return redirect(back)
-            if result is not None:
-                return result
+        back = url_for("evaluation.evaluators", challenge_id=challenge_id)
+        response = _post(form, lambda: service.assign_evaluator(
+            actor, challenge_id, form.chosen_id()), back, lambda result: _done(
+            f"{result.user.full_name} is now an evaluator. We have emailed them", back))
+        if response is not None:
+            return response
     view = service.overview(actor, challenge_id)
     return render_template("evaluation/evaluators.html", challenge=challenge, view=view,
                            form=form, confirm=ConfirmForm(),
-                           decided=_decided(challenge)), status_code
+                           decided=_decided(challenge)), _status()
 
 
 @bp.post("/challenges/<int:challenge_id>/evaluation/evaluators/<int:user_id>/remove")
@@ -246,20 +263,15 @@ def scale(challenge_id: int):
     current = service.score_descriptions(challenge)
     form = ScaleForm() if request.method == "POST" else ScaleForm(
         data=ScaleForm.initial(current))
-    status_code = 200
     if request.method == "POST":
-        status_code = 400
-        if form.validate_on_submit():
-            back = url_for("evaluation.scale", challenge_id=challenge_id)
-            ok, result = _attempt(form, lambda: service.set_score_descriptions(
-                actor, challenge_id, form.values()), back)
-            if ok:
-                flash("Score scale saved", "success")
-                return _to_overview(challenge_id)
-            if result is not None:
-                return result
+        response = _post(form, lambda: service.set_score_descriptions(
+            actor, challenge_id, form.values()),
+            url_for("evaluation.scale", challenge_id=challenge_id), lambda _: _done(
+            "Score scale saved", url_for("evaluation.overview", challenge_id=challenge_id)))
+        if response is not None:
+            return response
     return render_template("evaluation/scale.html", challenge=challenge, form=form,
-                           locked=locked, descriptions=current), status_code
+                           locked=locked, descriptions=current), _status()
 
 
 # Conflict of interest and scoring ------------------------------------------------------------
@@ -296,28 +308,24 @@ def declare(bid_id: int):
         form = ConflictForm(data={} if sheet is None else {
             "has_conflict": "yes" if sheet.has_conflict else "no",
             "details": sheet.conflict_details})
-    status_code = 200
+    def declared(result: ScoreSheet) -> Any:
+        if result.has_conflict:
+            return _done(f"Conflict of interest declared. You will not see or score the bid "
+                         f"from {bid.supplier.name}. The lead can see your declaration",
+                         url_for("evaluation.overview", challenge_id=challenge.id))
+        return _done("Declaration saved: no conflict of interest. You can now read and score "
+                     "the bid", url_for("evaluation.score", bid_id=bid_id))
+
     if request.method == "POST":
-        status_code = 400
-        if form.validate_on_submit():
-            back = url_for("evaluation.declare", bid_id=bid_id)
-            ok, result = _attempt(form, lambda: service.declare_conflict(
-                actor, bid_id, form.conflicted(), form.details.data or ""), back)
-            if ok:
-                if result.has_conflict:
-                    flash(f"Conflict of interest declared. You will not see or score the bid "
-                          f"from {bid.supplier.name}. The lead can see your declaration",
-                          "success")
-                    return _to_overview(challenge.id)
-                flash("Declaration saved: no conflict of interest. You can now read and score "
-                      "the bid", "success")
-                return redirect(url_for("evaluation.score", bid_id=bid_id))
-            if result is not None:
-                return result
+        response = _post(form, lambda: service.declare_conflict(
+            actor, bid_id, form.conflicted(), form.details.data or ""),
+            url_for("evaluation.declare", bid_id=bid_id), declared)
+        if response is not None:
+            return response
     return render_template(
         "evaluation/declare.html", challenge=challenge, bid=bid, state=state, form=form,
         can_change=state.state in ("declare", "scoring") and not _decided(challenge),
-    ), status_code
+    ), _status()
 
 
 def _render_score(view: service.ScoringView, form: Any, status_code: int = 200
@@ -431,26 +439,20 @@ def moderate(bid_id: int):
     cls = moderation_form(view.challenge, descriptions)
     moderated = {row.criterion.id: row.moderated for row in view.criteria if row.moderated}
     form = cls() if request.method == "POST" else cls(data=cls.initial(moderated))
-    status_code = 200
     if request.method == "POST":
-        status_code = 400
-        if form.validate_on_submit():
-            back = url_for("evaluation.moderate", bid_id=bid_id)
-            given = {cid: service.ModeratedInput(score, rationale)
-                     for cid, (score, rationale) in form.scores().items()}
-            ok, result = _attempt(form, lambda: service.moderate(
-                actor, bid_id, given, form.reason.data if view.needs_reason else None), back)
-            if ok:
-                flash(f"Moderated scores saved for the bid from {bid.supplier.name}",
-                      "success")
-                return redirect(back)
-            if result is not None:
-                return result
+        back = url_for("evaluation.moderate", bid_id=bid_id)
+        response = _post(form, lambda: service.moderate(
+            actor, bid_id, {cid: service.ModeratedInput(score, rationale)
+                            for cid, (score, rationale) in form.scores().items()},
+            form.reason.data if view.needs_reason else None), back, lambda _: _done(
+            f"Moderated scores saved for the bid from {bid.supplier.name}", back))
+        if response is not None:
+            return response
         view = service.moderation(actor, bid_id)
     return render_template(
         "evaluation/moderate.html", challenge=view.challenge, bid=bid, view=view, form=form,
         descriptions=descriptions, wide=WIDE_SPREAD, read_only=_decided(view.challenge),
-    ), status_code
+    ), _status()
 
 
 def _exclusion(bid_id: int, *, exclude: bool):  # type: ignore[no-untyped-def]
@@ -458,27 +460,22 @@ def _exclusion(bid_id: int, *, exclude: bool):  # type: ignore[no-untyped-def]
     bid, assessment = _lead_bid_or_404(bid_id)
     challenge = bid.challenge
     form = DecisionReasonForm()
-    status_code = 200
     if request.method == "POST":
-        status_code = 400
-        if form.validate_on_submit():
-            use_case = service.exclude_bid if exclude else service.reinstate_bid
-            back = url_for("evaluation.exclude" if exclude else "evaluation.reinstate",
-                           bid_id=bid_id)
-            ok, result = _attempt(form, lambda: use_case(actor, bid_id, form.reason.data),
-                                  back)
-            if ok:
-                flash(f"The bid from {bid.supplier.name} is "
-                      f"{'excluded from' if exclude else 'back in'} the ranking", "success")
-                return _to_overview(challenge.id)
-            if result is not None:
-                return result
+        use_case = service.exclude_bid if exclude else service.reinstate_bid
+        response = _post(
+            form, lambda: use_case(actor, bid_id, form.reason.data),
+            url_for("evaluation.exclude" if exclude else "evaluation.reinstate", bid_id=bid_id),
+            lambda _: _done(f"The bid from {bid.supplier.name} is "
+                            f"{'excluded from' if exclude else 'back in'} the ranking",
+                            url_for("evaluation.overview", challenge_id=challenge.id)))
+        if response is not None:
+            return response
     applies = assessment is not None and (assessment.excluded != exclude) \
         and not _decided(challenge)
     return render_template(
         "evaluation/exclude.html", challenge=challenge, bid=bid, assessment=assessment,
         form=form, exclude=exclude, applies=applies,
-    ), status_code
+    ), _status()
 
 
 @bp.route("/evaluation/bids/<int:bid_id>/exclude", methods=["GET", "POST"])
@@ -513,23 +510,18 @@ def shortlist(challenge_id: int):
     form = ShortlistForm() if request.method == "POST" else ShortlistForm(
         data={"bids": [r.bid.id for r in rows if r.assessment.shortlisted]})
     form.set_bids([r.bid for r in eligible])
-    status_code = 200
     if request.method == "POST":
-        status_code = 400
-        if form.validate_on_submit():
-            back = url_for("evaluation.shortlist", challenge_id=challenge_id)
-            ok, result = _attempt(form, lambda: award_service.shortlist(
-                actor, challenge_id, list(form.bids.data or []), form.reason.data), back)
-            if ok:
-                flash("Shortlist confirmed. We have emailed the suppliers newly shortlisted",
-                      "success")
-                return redirect(back)
-            if result is not None:
-                return result
+        back = url_for("evaluation.shortlist", challenge_id=challenge_id)
+        response = _post(form, lambda: award_service.shortlist(
+            actor, challenge_id, list(form.bids.data or []), form.reason.data), back,
+            lambda _: _done("Shortlist confirmed. We have emailed the suppliers newly "
+                            "shortlisted", back))
+        if response is not None:
+            return response
     return render_template(
         "evaluation/shortlist.html", challenge=challenge, rows=rows, eligible=eligible,
         blocked=[r for r in rows if r not in eligible], form=form, decided=_decided(challenge),
-    ), status_code
+    ), _status()
 
 
 @bp.route("/evaluation/bids/<int:bid_id>/interview", methods=["GET", "POST"])
@@ -544,25 +536,20 @@ def interview(bid_id: int):
         form = InterviewForm(data=InterviewForm.initial(
             assessment.interview_at if assessment else None,
             assessment.interview_notes if assessment else ""))
-    status_code = 200
     if request.method == "POST":
-        status_code = 400
-        if form.validate_on_submit():
-            back = url_for("evaluation.interview", bid_id=bid_id)
-            ok, result = _attempt(form, lambda: award_service.set_interview(
-                actor, bid_id, form.when(), form.notes.data or ""), back)
-            if ok:
-                when = result.interview_at
-                flash(f"Interview saved. We have emailed {bid.supplier.name}" if when
-                      else "Interview details saved", "success")
-                return redirect(url_for("evaluation.shortlist", challenge_id=challenge.id))
-            if result is not None:
-                return result
+        response = _post(form, lambda: award_service.set_interview(
+            actor, bid_id, form.when(), form.notes.data or ""),
+            url_for("evaluation.interview", bid_id=bid_id), lambda result: _done(
+            f"Interview saved. We have emailed {bid.supplier.name}" if result.interview_at
+            else "Interview details saved",
+            url_for("evaluation.shortlist", challenge_id=challenge.id)))
+        if response is not None:
+            return response
     return render_template(
         "evaluation/interview.html", challenge=challenge, bid=bid, assessment=assessment,
         form=form, applies=assessment is not None and assessment.shortlisted
         and not _decided(challenge),
-    ), status_code
+    ), _status()
 
 
 # The decision --------------------------------------------------------------------------------
@@ -577,22 +564,17 @@ def award(challenge_id: int):
     cls = award_form([r.bid for r in rows])
     form = cls()
     form.set_bids([r.bid for r in shortlisted])
-    status_code = 200
     if request.method == "POST":
-        status_code = 400
-        if form.validate_on_submit():
-            back = url_for("evaluation.award", challenge_id=challenge_id)
-            winners = [award_service.WinnerInput(bid_id, value)
-                       for bid_id, value in form.winners()]
-            ok, result = _attempt(form, lambda: award_service.award(
-                actor, challenge_id, winners, form.summary.data or ""), back)
-            if ok:
-                last = award_service.standstill_last_day(result.awarded_at)
-                flash(f"Award decided. Every bidder has been told. The standstill period "
-                      f"ends after {last}; then the award is final and published", "success")
-                return redirect(back)
-            if result is not None:
-                return result
+        back = url_for("evaluation.award", challenge_id=challenge_id)
+        response = _post(form, lambda: award_service.award(
+            actor, challenge_id, [award_service.WinnerInput(bid_id, value)
+                                  for bid_id, value in form.winners()],
+            form.summary.data or ""), back, lambda result: _done(
+            "Award decided. Every bidder has been told. The standstill period ends after "
+            f"{award_service.standstill_last_day(result.awarded_at)}; then the award is "
+            "final and published", back))
+        if response is not None:
+            return response
     winners = [r for r in rows if r.assessment.awarded]
     return render_template(
         "evaluation/award.html", challenge=challenge, rows=rows, shortlisted=shortlisted,
@@ -600,7 +582,7 @@ def award(challenge_id: int):
         decided=_decided(challenge), status=challenge.status,
         standstill_days=award_service.standstill_days(),
         standstill_last_day=award_service.standstill_last_day,
-    ), status_code
+    ), _status()
 
 
 @bp.route("/challenges/<int:challenge_id>/evaluation/no-suitable-supplier",
@@ -610,20 +592,16 @@ def no_suitable_supplier(challenge_id: int):
     actor = _actor()
     challenge = _challenge_or_404(challenge_id)
     form = NoSuitableSupplierForm()
-    status_code = 200
     if request.method == "POST":
-        status_code = 400
-        if form.validate_on_submit():
-            back = url_for("evaluation.no_suitable_supplier", challenge_id=challenge_id)
-            ok, result = _attempt(form, lambda: award_service.declare_no_suitable_supplier(
-                actor, challenge_id, form.reason.data), back)
-            if ok:
-                flash("Evaluation ended with no suitable supplier. Every bidder has been "
-                      "told", "success")
-                return _to_overview(challenge_id)
-            if result is not None:
-                return result
+        response = _post(form, lambda: award_service.declare_no_suitable_supplier(
+            actor, challenge_id, form.reason.data),
+            url_for("evaluation.no_suitable_supplier", challenge_id=challenge_id),
+            lambda _: _done("Evaluation ended with no suitable supplier. Every bidder has "
+                            "been told",
+                            url_for("evaluation.overview", challenge_id=challenge_id)))
+        if response is not None:
+            return response
     return render_template(
         "evaluation/no_suitable_supplier.html", challenge=challenge, form=form,
         applies=challenge.evaluation_started_at is not None and not _decided(challenge),
-    ), status_code
+    ), _status()
