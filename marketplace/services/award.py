@@ -35,9 +35,8 @@ from marketplace.models import (
 )
 from marketplace.services import audit, evaluation
 from marketplace.services import bids as bid_service
-from marketplace.services import challenges as challenge_service
 from marketplace.services.email import absolute_url, queue_email
-from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from marketplace.services.uow import transactional
 from marketplace.services.workdays import UK, standstill_end
 
@@ -66,28 +65,6 @@ def standstill_last_day(final_at: datetime) -> str:
 
 # Permissions and loading ---------------------------------------------------------------------
 
-def _require_lead(actor: User, challenge: Challenge, what: str) -> None:
-    if not challenge_service.is_sponsor_member(actor, challenge):
-        raise NotFound("Challenge not found")
-    if not evaluation.is_lead(actor, challenge):
-        raise PermissionDenied(f"Only the challenge's procurement officers can {what}")
-
-
-def _locked_challenge(challenge_id: int) -> Challenge | None:
-    """The challenge row locked for this transaction (FOR UPDATE on PostgreSQL) and reloaded,
-    so a decision made meanwhile in another transaction is seen."""
-    return db.session.scalar(select(Challenge).where(Challenge.id == challenge_id)
-                             .with_for_update().execution_options(populate_existing=True))
-
-
-def _lead_challenge(actor: User, challenge_id: int, what: str) -> Challenge:
-    challenge = _locked_challenge(challenge_id)
-    if challenge is None:
-        raise NotFound("Challenge not found")
-    _require_lead(actor, challenge, what)
-    return challenge
-
-
 def _require_undecided(challenge: Challenge) -> None:
     """Bids opened, no award or 'no suitable supplier' decision, not withdrawn or cancelled."""
     status = challenge.status
@@ -109,20 +86,12 @@ def _assessments(challenge: Challenge) -> dict[int, BidAssessment]:
     return {row.bid_id: row for row in rows if row.bid_id in ids}
 
 
-def _moderated(bid_id: int) -> dict[int, ModeratedScore]:
-    rows = db.session.scalars(select(ModeratedScore).where(ModeratedScore.bid_id == bid_id))
-    return {row.criterion_id: row for row in rows}
-
-
 def _total(challenge: Challenge, moderated: dict[int, ModeratedScore]) -> float | None:
     return evaluation.weighted_total(challenge, {cid: m.score for cid, m in moderated.items()})
 
 
-def _as_id(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+def _moderated(bid_id: int) -> dict[int, ModeratedScore]:
+    return evaluation.moderated_scores([bid_id])[bid_id]
 
 
 def _people(supplier_id: int) -> list[User]:
@@ -173,12 +142,12 @@ def shortlist(actor: User, challenge_id: int, bid_ids: list[int], reason: str | 
               ) -> Challenge:
     """Confirm (or change, with a reason) the shortlist: fully moderated, non-excluded bids,
     no more than the published number."""
-    challenge = _lead_challenge(actor, challenge_id, "shortlist bids")
+    challenge = evaluation.lead_challenge(actor, challenge_id, "shortlist bids", lock=True)
     _require_undecided(challenge)
     assessments = _assessments(challenge)
     chosen: list[int] = []
     for value in bid_ids:
-        bid_id = _as_id(value)
+        bid_id = evaluation.as_id(value)
         if bid_id is None or bid_id not in assessments:
             raise ValidationFailed("Select bids submitted for this challenge", field="bids")
         if bid_id not in chosen:
@@ -239,9 +208,8 @@ def set_interview(actor: User, bid_id: int, when: datetime | None, notes: str
     bid = db.session.get(Bid, bid_id)
     if bid is None:
         raise NotFound("Bid not found")
-    _require_lead(actor, bid.challenge, "arrange interviews")
-    challenge = _locked_challenge(bid.challenge_id)
-    assert challenge is not None
+    evaluation.require_lead(actor, bid.challenge, "arrange interviews")
+    challenge = evaluation.lock_challenge(bid.challenge)
     _require_undecided(challenge)
     row = db.session.get(BidAssessment, bid_id)
     if row is None or not row.shortlisted:
@@ -299,7 +267,7 @@ def _value(raw: Any, bid_id: int) -> Decimal:
 def award(actor: User, challenge_id: int, winners: list[WinnerInput], summary: str
           ) -> Challenge:
     """Decide the award to shortlisted bids, start the standstill and tell every bidder."""
-    challenge = _lead_challenge(actor, challenge_id, "award contracts")
+    challenge = evaluation.lead_challenge(actor, challenge_id, "award contracts", lock=True)
     _require_undecided(challenge)
     if challenge.shortlisted_at is None:
         raise Conflict("Confirm the shortlist before you award")
@@ -312,7 +280,7 @@ def award(actor: User, challenge_id: int, winners: list[WinnerInput], summary: s
                                f"{'' if limit == 1 else 's'}", field="bids")
     values: dict[int, Decimal] = {}
     for winner in winners:
-        bid_id = _as_id(winner.bid_id)
+        bid_id = evaluation.as_id(winner.bid_id)
         row = assessments.get(bid_id) if bid_id is not None else None
         if row is None or bid_id is None:
             raise ValidationFailed("Select bids submitted for this challenge", field="bids")
@@ -362,7 +330,8 @@ def award(actor: User, challenge_id: int, winners: list[WinnerInput], summary: s
 @transactional
 def declare_no_suitable_supplier(actor: User, challenge_id: int, reason: str) -> Challenge:
     """End the evaluation without an award, with a public reason; tell every bidder."""
-    challenge = _lead_challenge(actor, challenge_id, "end an evaluation")
+    challenge = evaluation.lead_challenge(actor, challenge_id, "end an evaluation",
+                                           lock=True)
     _require_undecided(challenge)
     reason = (reason or "").strip()
     if not reason:

@@ -72,7 +72,8 @@ def _check_length(text: str, field: str, what: str) -> None:
         raise ValidationFailed(f"{what} must be {TEXT_MAX:,} characters or fewer", field=field)
 
 
-def _as_id(value: Any) -> int | None:
+def as_id(value: Any) -> int | None:
+    """A form or URL value as an id, or None when it is not a whole number."""
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -163,17 +164,19 @@ def _challenge(actor: User, challenge_id: int, *, lock: bool = False) -> Challen
     return challenge
 
 
-def _require_lead(actor: User, challenge: Challenge, what: str) -> None:
+def require_lead(actor: User, challenge: Challenge, what: str) -> None:
+    """Other councils: NotFound; sponsor members who are not procurement officers: refused."""
     if not challenge_service.is_sponsor_member(actor, challenge):
         raise NotFound("Challenge not found")
     if not is_lead(actor, challenge):
         raise PermissionDenied(f"Only the challenge's procurement officers can {what}")
 
 
-def _lead_challenge(actor: User, challenge_id: int, what: str, *, lock: bool = False
-                    ) -> Challenge:
+def lead_challenge(actor: User, challenge_id: int, what: str, *, lock: bool = False
+                   ) -> Challenge:
+    """The challenge, for its lead (optionally locked for this transaction and reloaded)."""
     challenge = _challenge(actor, challenge_id, lock=lock)
-    _require_lead(actor, challenge, what)
+    require_lead(actor, challenge, what)
     return challenge
 
 
@@ -186,7 +189,9 @@ def _bid(actor: User, bid_id: int) -> Bid:
     return bid
 
 
-def _lock_challenge(challenge: Challenge) -> Challenge:
+def lock_challenge(challenge: Challenge) -> Challenge:
+    """The challenge row locked for this transaction and reloaded, so a decision made
+    meanwhile in another transaction is seen."""
     locked = db.session.scalar(_locked(select(Challenge).where(Challenge.id == challenge.id)))
     assert locked is not None
     return locked
@@ -240,7 +245,7 @@ def _audit(action: str, obj: Any, actor: User, challenge: Challenge, *,
 @transactional
 def open_bids(actor: User, challenge_id: int) -> Challenge:
     """Open the sealed bids after the deadline: the evaluation starts."""
-    challenge = _lead_challenge(actor, challenge_id, "open the bids", lock=True)
+    challenge = lead_challenge(actor, challenge_id, "open the bids", lock=True)
     if not challenge.is_published:
         raise Conflict("This challenge has not been published")
     if _ended(challenge):
@@ -275,7 +280,7 @@ def _eligible_query(challenge: Challenge) -> Any:
 def eligible_evaluators(actor: User, challenge_id: int) -> list[User]:
     """People the lead may assign: active members of a sponsoring council holding the
     evaluator, challenge owner or procurement officer role, not already assigned."""
-    challenge = _lead_challenge(actor, challenge_id, "assign evaluators")
+    challenge = lead_challenge(actor, challenge_id, "assign evaluators")
     assigned = select(EvaluatorAssignment.user_id).where(
         EvaluatorAssignment.challenge_id == challenge.id,
         EvaluatorAssignment.removed_at.is_(None))
@@ -287,11 +292,11 @@ def eligible_evaluators(actor: User, challenge_id: int) -> list[User]:
 @transactional
 def assign_evaluator(actor: User, challenge_id: int, user_id: int) -> EvaluatorAssignment:
     """Assign an eligible person as an evaluator and email them."""
-    challenge = _lead_challenge(actor, challenge_id, "assign evaluators", lock=True)
+    challenge = lead_challenge(actor, challenge_id, "assign evaluators", lock=True)
     if not challenge.is_published:
         raise Conflict("Evaluators can be assigned once the challenge is published")
     _require_undecided(challenge)
-    uid = _as_id(user_id)
+    uid = as_id(user_id)
     user = db.session.scalar(_eligible_query(challenge).where(User.id == uid).limit(1)) \
         if uid is not None else None
     if user is None:
@@ -325,11 +330,11 @@ def assign_evaluator(actor: User, challenge_id: int, user_id: int) -> EvaluatorA
 @transactional
 def remove_evaluator(actor: User, challenge_id: int, user_id: int) -> None:
     """Remove an evaluator who has not submitted any sheet."""
-    challenge = _lead_challenge(actor, challenge_id, "remove evaluators", lock=True)
+    challenge = lead_challenge(actor, challenge_id, "remove evaluators", lock=True)
     _require_undecided(challenge)
     assignment = db.session.scalar(_locked(select(EvaluatorAssignment).where(
         EvaluatorAssignment.challenge_id == challenge.id,
-        EvaluatorAssignment.user_id == _as_id(user_id),
+        EvaluatorAssignment.user_id == as_id(user_id),
         EvaluatorAssignment.removed_at.is_(None))))
     if assignment is None:
         raise NotFound("Evaluator not found")
@@ -355,7 +360,7 @@ def _any_submitted(challenge: Challenge) -> bool:
 def set_score_descriptions(actor: User, challenge_id: int, descriptions: list[str]
                            ) -> Challenge:
     """Set what each score 0..4 means, until the first sheet is submitted."""
-    challenge = _lead_challenge(actor, challenge_id, "set the score descriptions", lock=True)
+    challenge = lead_challenge(actor, challenge_id, "set the score descriptions", lock=True)
     _require_undecided(challenge)
     if _any_submitted(challenge):
         raise Conflict("Scores have been submitted, so the score descriptions can no longer "
@@ -430,7 +435,8 @@ def _sheets_of(assignment: EvaluatorAssignment) -> dict[int, ScoreSheet]:
         select(ScoreSheet).where(ScoreSheet.assignment_id == assignment.id))}
 
 
-def _moderated_scores(bid_ids: list[int]) -> dict[int, dict[int, ModeratedScore]]:
+def moderated_scores(bid_ids: list[int]) -> dict[int, dict[int, ModeratedScore]]:
+    """{bid id: {criterion id: moderated score}} for each of ``bid_ids``."""
     found: dict[int, dict[int, ModeratedScore]] = {bid_id: {} for bid_id in bid_ids}
     if bid_ids:
         for row in db.session.scalars(
@@ -461,7 +467,7 @@ def overview(actor: User, challenge_id: int) -> Overview:
     if lead:
         assessments = _assessments(challenge) if opened else {}
         criteria = {c.id for c in challenge.criteria}
-        scores = _moderated_scores([b.id for b in bids])
+        scores = moderated_scores([b.id for b in bids])
         moderated = {bid.id: bool(criteria) and criteria <= set(scores[bid.id])
                      for bid in bids}
         bid_ids = {b.id for b in bids}
@@ -641,7 +647,7 @@ def save_scores(actor: User, bid_id: int, scores: dict[int, ScoreInput],
     known_requirements = {r.id for r in challenge.requirements}
     parsed: dict[int, tuple[int | None, str]] = {}
     for key, given in scores.items():
-        criterion = criteria.get(_as_id(key))  # type: ignore[arg-type]
+        criterion = criteria.get(as_id(key))  # type: ignore[arg-type]
         if criterion is None:
             raise ValidationFailed("Score the published criteria only", field="scores")
         comment = _clean(given.comment)
@@ -660,7 +666,7 @@ def save_scores(actor: User, bid_id: int, scores: dict[int, ScoreInput],
         parsed[criterion.id] = (score, comment)
     marks: dict[int, bool | None] = {}
     for key, met in requirements.items():
-        requirement_id = _as_id(key)
+        requirement_id = as_id(key)
         if requirement_id not in known_requirements:
             raise ValidationFailed("Assess the published requirements only",
                                    field="requirements")
@@ -713,7 +719,7 @@ def submit_sheet(actor: User, bid_id: int) -> ScoreSheet:
     """Submit a complete sheet: every criterion scored with a comment, every essential
     requirement marked met or not met."""
     bid = _bid(actor, bid_id)
-    challenge = _lock_challenge(bid.challenge)  # serialises with score scale changes
+    challenge = lock_challenge(bid.challenge)  # serialises with score scale changes
     assignment = _evaluator(actor, challenge, lock=True)
     _require_opened(challenge)
     _require_undecided(challenge)
@@ -776,7 +782,7 @@ def _require_own_scores_first(actor: User, challenge: Challenge, bid: Bid) -> No
 def _lead_bid(actor: User, bid_id: int, what: str) -> tuple[Bid, Challenge]:
     bid = _bid(actor, bid_id)
     challenge = bid.challenge
-    _require_lead(actor, challenge, what)
+    require_lead(actor, challenge, what)
     _require_opened(challenge)
     return bid, challenge
 
@@ -804,7 +810,7 @@ def moderation(actor: User, bid_id: int) -> ModerationView:
     conflicted = [s for s in sheets if s.has_conflict]
     done = {s.assignment_id for s in submitted} | {s.assignment_id for s in conflicted}
     pending = [a for a in _active_assignments(challenge) if a.id not in done]
-    moderated = _moderated_scores([bid.id])[bid.id]
+    moderated = moderated_scores([bid.id])[bid.id]
     criteria: list[CriterionModeration] = []
     for criterion in challenge.criteria:
         marks = [EvaluatorMark(s.assignment, score) for s in submitted
@@ -841,7 +847,7 @@ def moderate(actor: User, bid_id: int, moderated: dict[int, ModeratedInput],
     Once the shortlist is confirmed, changing a moderated score needs a reason.
     """
     bid, _ = _lead_bid(actor, bid_id, "moderate scores")
-    challenge = _lock_challenge(bid.challenge)
+    challenge = lock_challenge(bid.challenge)
     _require_undecided(challenge)
     _require_own_scores_first(actor, challenge, bid)
     if not db.session.scalar(select(func.count(ScoreSheet.id)).where(
@@ -850,7 +856,7 @@ def moderate(actor: User, bid_id: int, moderated: dict[int, ModeratedInput],
     criteria = {c.id: c for c in challenge.criteria}
     parsed: dict[int, tuple[int, str]] = {}
     for key, given in moderated.items():
-        criterion = criteria.get(_as_id(key))  # type: ignore[arg-type]
+        criterion = criteria.get(as_id(key))  # type: ignore[arg-type]
         if criterion is None:
             raise ValidationFailed("Moderate the published criteria only", field="scores")
         score = given.score
@@ -902,7 +908,7 @@ def moderate(actor: User, bid_id: int, moderated: dict[int, ModeratedInput],
 def exclude_bid(actor: User, bid_id: int, reason: str) -> BidAssessment:
     """Exclude a bid from the ranking (for example for an unmet essential requirement)."""
     bid, _ = _lead_bid(actor, bid_id, "exclude bids")
-    challenge = _lock_challenge(bid.challenge)
+    challenge = lock_challenge(bid.challenge)
     _require_undecided(challenge)
     reason = _clean(reason)
     if not reason:
@@ -925,7 +931,7 @@ def exclude_bid(actor: User, bid_id: int, reason: str) -> BidAssessment:
 def reinstate_bid(actor: User, bid_id: int, reason: str) -> BidAssessment:
     """Bring an excluded bid back into the ranking."""
     bid, _ = _lead_bid(actor, bid_id, "reinstate bids")
-    challenge = _lock_challenge(bid.challenge)
+    challenge = lock_challenge(bid.challenge)
     _require_undecided(challenge)
     reason = _clean(reason)
     if not reason:
@@ -974,7 +980,7 @@ def _ranking(challenge: Challenge) -> list[RankedBid]:
     bids = evaluation_bids(challenge)
     ids = [b.id for b in bids]
     assessments = _assessments(challenge)
-    moderated = _moderated_scores(ids)
+    moderated = moderated_scores(ids)
     means = _means(challenge, ids)
     rows: list[RankedBid] = []
     for bid in bids:
@@ -1017,7 +1023,7 @@ def ranking(actor: User, challenge_id: int) -> list[RankedBid]:
     """Bids by moderated weighted total, best first (ties share a rank), then bids not fully
     moderated, then excluded bids. Empty until the bids are opened. A lead who is still
     scoring as an evaluator is refused: the ranking shows other evaluators' means."""
-    challenge = _lead_challenge(actor, challenge_id, "see the ranking")
+    challenge = lead_challenge(actor, challenge_id, "see the ranking")
     if challenge.evaluation_started_at is None:
         return []
     if has_unsubmitted_sheets(actor, challenge):

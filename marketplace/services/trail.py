@@ -25,9 +25,8 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.services import challenges as challenge_service
 from marketplace.services import evaluation
-from marketplace.services.errors import NotFound, PermissionDenied
+from marketplace.services.errors import PermissionDenied
 
 # A person following a challenge is a private subscription, not a procurement step (and
 # before the deadline it would hint at who means to bid): it is not part of the trail.
@@ -40,11 +39,7 @@ def lead_challenge(actor: User, challenge_id: int, what: str = "see this") -> Ch
     Other councils (and unknown ids): NotFound. Sponsor members who are not leads:
     PermissionDenied. A lead still scoring as an evaluator: PermissionDenied.
     """
-    challenge = db.session.get(Challenge, challenge_id)
-    if challenge is None or not challenge_service.is_sponsor_member(actor, challenge):
-        raise NotFound("Challenge not found")
-    if not evaluation.is_lead(actor, challenge):
-        raise PermissionDenied(f"Only the challenge’s procurement officers can {what}")
+    challenge = evaluation.lead_challenge(actor, challenge_id, what)
     if evaluation.has_unsubmitted_sheets(actor, challenge):
         raise PermissionDenied("Submit your own scores first")
     return challenge
