@@ -19,7 +19,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.orm import defer, lazyload, selectinload
 
 from marketplace import reference
 from marketplace.extensions import db
@@ -285,12 +285,47 @@ def search(params: SearchParams, now: datetime | None = None) -> SearchPage:
                       corrections=corrections)
 
 
+def search_all(params: SearchParams, limit: int, now: datetime | None = None
+               ) -> list[Challenge]:
+    """Every published challenge matching the parameters (the page's filters and sort, not
+    its page), up to ``limit``: for the CSV download. The lead council, co-sponsors and CPV
+    codes are loaded; the long texts are not (reading one raises, rather than loading each
+    row's one by one)."""
+    now = now or utcnow()
+    stmt, _corrections = build_query(params, now)
+    return list(db.session.scalars(
+        _ordered(stmt, params, now).limit(limit).options(
+            lazyload("*"), selectinload(Challenge.lead_council),
+            selectinload(Challenge.sponsors), selectinload(Challenge.cpv_rows),
+            *(defer(column, raiseload=True) for column in (
+                Challenge.summary, Challenge.problem, Challenge.background,
+                Challenge.affected, Challenge.success, Challenge.search_text,
+                Challenge.capabilities)))))
+
+
 def newest(limit: int = 50, now: datetime | None = None) -> list[Challenge]:
-    """The most recently published challenges (for the Atom feed)."""
+    """The most recently published challenges that are still live (for the Atom feed of new
+    challenges): a withdrawn or cancelled challenge is not news for a supplier."""
     now = now or utcnow()
     return list(db.session.scalars(
-        select(Challenge).where(*public_filter(now))
+        select(Challenge).where(*public_filter(now), Challenge.withdrawn_at.is_(None),
+                                Challenge.cancelled_at.is_(None))
         .order_by(Challenge.published_at.desc(), Challenge.id.desc())
+        .options(lazyload("*"), selectinload(Challenge.lead_council))
+        .limit(limit)))
+
+
+def recent_decisions(limit: int = 50, now: datetime | None = None) -> list[Challenge]:
+    """Published challenges whose outcome is public, most recent first (for the Atom feed of
+    awards): awards whose standstill is over (``awarded_at <= now``), and challenges that
+    ended with no suitable supplier. Decisions still in standstill are not public yet."""
+    now = now or utcnow()
+    decided_at = func.coalesce(Challenge.awarded_at, Challenge.no_suitable_supplier_at)
+    return list(db.session.scalars(
+        select(Challenge).where(
+            *public_filter(now),
+            Challenge.status_sql(now).in_(["awarded", "no_suitable_supplier"]))
+        .order_by(decided_at.desc(), Challenge.id.desc())
         .options(lazyload("*"), selectinload(Challenge.lead_council))
         .limit(limit)))
 

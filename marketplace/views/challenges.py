@@ -1,8 +1,13 @@
 """Public challenge pages: search and filters, the challenge page with its Q&A and
-amendments, the Atom feed, and supplier actions (questions, following)."""
+amendments, the Atom feeds of new challenges and of awards, the CSV download of the list, and
+supplier actions (questions, following)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -22,18 +27,24 @@ from werkzeug.datastructures import MultiDict
 from marketplace import access, reference
 from marketplace.forms.accounts import ConfirmForm
 from marketplace.forms.questions import QUESTION_MAX, QuestionForm
-from marketplace.models import Challenge, User, utcnow
+from marketplace.models import STATUS_LABELS, Challenge, ChallengeStatus, User, utcnow
 from marketplace.services import award as award_service
 from marketplace.services import challenges as service
 from marketplace.services import search
 from marketplace.services.email import absolute_url
 from marketplace.services.errors import Conflict, ServiceError
-from marketplace.templating import pagination_params
+from marketplace.services.exports import safe_text
+from marketplace.templating import UK, pagination_params, uk_date
 from marketplace.views import flash_error
+from marketplace.views.bids import pounds
 
 bp = Blueprint("challenges", __name__, url_prefix="/challenges")
 
 FEED_SIZE = 50
+DOWNLOAD_LIMIT = 10_000
+ATOM_MIMETYPE = "application/atom+xml; charset=utf-8"
+# Characters XML 1.0 cannot hold (lxml refuses them, which would break the whole feed).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_QUERY = 200
 MAX_PAGE = 100_000
 TRUE_VALUES = {"1", "true", "on", "yes", "y"}
@@ -137,6 +148,8 @@ def index():
         statuses=search.STATUS_FILTERS,
         pagination=pagination(result),
         filters_used=active_filters(params, council_names),
+        download_url=url_for("challenges.download", **query_args(params, page=None)),
+        download_limit=DOWNLOAD_LIMIT,
         now=utcnow(),
     )
 
@@ -237,6 +250,11 @@ def unfollow(challenge_id: int):
     return _follow_action(challenge_id, False)
 
 
+def _xml(text: str | None) -> str:
+    """Text a feed can hold: without the control characters XML does not allow."""
+    return NOT_XML.sub("", text or "")
+
+
 @bp.get("/feed.atom")
 @access.public
 def feed():
@@ -261,11 +279,134 @@ def feed():
         link = absolute_url("challenges.detail", challenge_id=challenge.id)
         entry = fg.add_entry()
         entry.id(link)
-        entry.title(challenge.title)
+        entry.title(_xml(challenge.title))
         entry.link(href=link, rel="alternate", type="text/html")
-        entry.summary(challenge.summary or challenge.title)
+        entry.summary(_xml(challenge.summary or challenge.title))
         entry.published(challenge.published_at)
         entry.updated(max(challenge.updated_at, challenge.published_at))  # type: ignore[type-var]
-        entry.author({"name": challenge.lead_council.name})
+        entry.author({"name": _xml(challenge.lead_council.name)})
     body = fg.atom_str(pretty=False)
-    return Response(body, mimetype="application/atom+xml")
+    return Response(body, content_type=ATOM_MIMETYPE)
+
+
+def _award_entry(challenge: Challenge, now: datetime) -> tuple[str, str, datetime] | None:
+    """The title, summary and date of a feed entry for a challenge's public outcome: what
+    its page's award notice shows (winners, SME or not, contract values, the decision's
+    summary), never scores, comments or the other bidders. None if it is not public."""
+    council = challenge.lead_council.name
+    status = challenge.status_at(now)
+    if status == ChallengeStatus.NO_SUITABLE_SUPPLIER and challenge.no_suitable_supplier_at:
+        decided = challenge.no_suitable_supplier_at
+        lines = [f"{council} evaluated the bids and decided on {uk_date(decided)} not to "
+                 "award a contract to any supplier."]
+        if challenge.end_reason:
+            lines.append(challenge.end_reason)
+        return f"No suitable supplier: {challenge.title}", "\n".join(lines), decided
+    notice = award_service.award_notice(challenge, now)
+    if notice is None:
+        return None
+    lines = [f"{council} decided the award on {uk_date(notice.decided_at)}. The award is "
+             "final."]
+    if notice.winners:
+        lines.append("Suppliers awarded a contract:")
+        for w in notice.winners:
+            if w.sme:
+                sme = f"SME: yes ({w.size_label})"
+            elif w.size_label:
+                sme = f"SME: no ({w.size_label})"
+            else:
+                sme = "SME: not known"
+            lines.append(f"- {w.supplier_name}, {sme}, contract value {pounds(w.value)}")
+        if len(notice.winners) > 1:
+            lines.append(f"Total contract value: {pounds(notice.total_value)}")
+    if notice.summary:
+        lines.append(f"Summary of the decision: {notice.summary}")
+    return f"Awarded: {challenge.title}", "\n".join(lines), notice.final_at
+
+
+@bp.get("/awards.atom")
+@access.public
+def awards_feed():
+    from feedgen.feed import FeedGenerator
+
+    service_name = current_app.config["SERVICE_NAME"]
+    index_url = absolute_url("challenges.index", status="awarded")
+    now = utcnow()
+    entries = [(challenge, found) for challenge in search.recent_decisions(FEED_SIZE, now)
+               if (found := _award_entry(challenge, now)) is not None]
+    fg = FeedGenerator()
+    fg.id(absolute_url("challenges.awards_feed"))
+    fg.title(f"Awards – {service_name}")
+    fg.subtitle("Contracts awarded (once the standstill period is over) and challenges that "
+                "ended with no suitable supplier, newest first")
+    fg.link(href=index_url, rel="alternate", type="text/html")
+    fg.link(href=absolute_url("challenges.awards_feed"), rel="self",
+            type="application/atom+xml")
+    fg.language("en-GB")
+    fg.author({"name": service_name})
+    fg.updated(max((when for _c, (_t, _s, when) in entries), default=now))
+    # feedgen writes entries in reverse order of adding them; add oldest first.
+    for challenge, (title, summary, when) in reversed(entries):
+        link = absolute_url("challenges.detail", challenge_id=challenge.id)
+        entry = fg.add_entry()
+        entry.id(link + "#award")
+        entry.title(_xml(title))
+        entry.link(href=link + "#award-notice", rel="alternate", type="text/html")
+        entry.summary(_xml(summary))
+        entry.published(when)
+        entry.updated(when)
+        entry.author({"name": _xml(challenge.lead_council.name)})
+    return Response(fg.atom_str(pretty=False), content_type=ATOM_MIMETYPE)
+
+
+# CSV download of the list ----------------------------------------------------------------
+
+DOWNLOAD_COLUMNS = [
+    "ID", "Title", "Councils", "Status", "Place of delivery", "Budget minimum (£)",
+    "Budget maximum (£)", "Suitable for SMEs", "CPV codes", "Published (UK time)",
+    "Questions close (UK time)", "Submission deadline (UK time)", "URL",
+]
+
+
+def _uk_iso(value: datetime | None) -> str:
+    """A moment in UK time as ISO 8601 with its offset: 2026-04-15T17:00:00+01:00."""
+    return value.astimezone(UK).isoformat(timespec="seconds") if value else ""
+
+
+def _download_row(challenge: Challenge, now: datetime) -> list[str]:
+    councils = [challenge.lead_council.name, *sorted(
+        s.organisation.name for s in challenge.sponsors)]
+    return [
+        str(challenge.id),
+        challenge.title,
+        "; ".join(councils),
+        STATUS_LABELS[challenge.status_at(now).value],
+        challenge.region or "",
+        "" if challenge.budget_min is None else str(challenge.budget_min),
+        "" if challenge.budget_max is None else str(challenge.budget_max),
+        "Yes" if challenge.sme_suitable else "No",
+        "; ".join(challenge.cpv_codes),
+        _uk_iso(challenge.published_at),
+        _uk_iso(challenge.clarification_deadline),
+        _uk_iso(challenge.submission_deadline),
+        absolute_url("challenges.detail", challenge_id=challenge.id),
+    ]
+
+
+@bp.get("/download.csv")
+@access.public
+def download():
+    """The list page's results as CSV: the same query string, every page (up to
+    ``DOWNLOAD_LIMIT`` rows) in the page's order."""
+    councils = search.councils_with_challenges()
+    params = parse_params(request.args, {c.id for c in councils})
+    now = utcnow()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(DOWNLOAD_COLUMNS)
+    for challenge in search.search_all(params, DOWNLOAD_LIMIT, now):
+        writer.writerow([safe_text(cell) for cell in _download_row(challenge, now)])
+    filename = f"challenges-{now.astimezone(UK):%Y-%m-%d}.csv"
+    return Response(
+        buffer.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
