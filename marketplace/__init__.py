@@ -138,13 +138,14 @@ def _register_blueprints(app: Flask) -> None:
         council,
         evaluation,
         main,
+        opendata,
         organisation,
         reports,
         suppliers,
     )
 
     for module in (main, auth, account, organisation, admin, challenges, council, bids,
-                   suppliers, evaluation, reports):
+                   suppliers, evaluation, reports, opendata):
         app.register_blueprint(module.bp)
 
 

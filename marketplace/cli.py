@@ -18,6 +18,7 @@ def register_cli(app: Flask) -> None:
     bench_suggestions.register(app)
     matching_cli.register(app)
     _register_supplier_commands(app)
+    _register_ocds_commands(app)
 
     @app.cli.command("create-admin")
     @click.argument("email")
@@ -75,3 +76,37 @@ def _register_supplier_commands(app: Flask) -> None:
 
         queued = send()
         click.echo(f"Queued {queued} alert email{'' if queued == 1 else 's'}")
+
+
+def _register_ocds_commands(app: Flask) -> None:
+    @app.cli.command("validate-ocds")
+    def validate_ocds() -> None:
+        """Validate the OCDS release package of every published challenge (schemas and
+        codelists); exit 1 and list the problems when any package is invalid."""
+        from marketplace.extensions import db
+        from marketplace.models import Challenge, utcnow
+        from marketplace.services import ocds
+
+        now = utcnow()
+        try:
+            ids = ocds.published_challenge_ids(now)
+            problems: list[str] = []
+            releases = 0
+            for challenge_id in ids:
+                challenge = db.session.get(Challenge, challenge_id)
+                assert challenge is not None
+                package = ocds.challenge_package(challenge, now)
+                releases += len(package["releases"])
+                problems += [f"challenge {challenge_id}: {error}"
+                             for error in ocds.validate(package)]
+        except ocds.OcdsConfigError as err:
+            raise click.ClickException(str(err)) from err
+        summary = (f"{len(ids)} challenge{'' if len(ids) == 1 else 's'}, {releases} "
+                   f"release{'' if releases == 1 else 's'}")
+        if problems:
+            for problem in problems:
+                click.echo(problem, err=True)
+            click.echo(f"OCDS: {summary}: {len(problems)} problem"
+                       f"{'' if len(problems) == 1 else 's'}", err=True)
+            sys.exit(1)
+        click.echo(f"OCDS: {summary}, all valid")

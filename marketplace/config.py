@@ -126,6 +126,10 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "CHALLENGE_MIN_DAYS": int(env.get("CHALLENGE_MIN_DAYS", 10)),
         # Award: working days between the award decision and the contract (the standstill).
         "STANDSTILL_WORKING_DAYS": _standstill_days(env.get("STANDSTILL_WORKING_DAYS")),
+        # Open data: the OCDS ocid prefix registered for this publisher ("ocds-" + 6 characters).
+        "OCDS_PREFIX": env.get("OCDS_PREFIX", "ocds-cimkt0"),
+        "OCDS_PUBLISHER_NAME": env.get("OCDS_PUBLISHER_NAME") or env.get(
+            "SERVICE_NAME", "Council Innovation Marketplace"),
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", 65536)),
         # Rate limits (Flask-Limiter syntax)
