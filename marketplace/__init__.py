@@ -116,6 +116,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _configure_login(app: Flask) -> None:
+    from marketplace.api.core import is_api_request, load_user_from_request
     from marketplace.services.accounts import session_user
 
     login_manager.init_app(app)
@@ -125,10 +126,15 @@ def _configure_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str):  # type: ignore[no-untyped-def]
+        if is_api_request():
+            return None  # the API takes tokens only, never the browser's session cookie
         return session_user(user_id, session.get("sid"))
+
+    login_manager.request_loader(load_user_from_request)
 
 
 def _register_blueprints(app: Flask) -> None:
+    from marketplace import api
     from marketplace.views import (
         account,
         admin,
@@ -136,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
         bids,
         challenges,
         council,
+        developers,
         evaluation,
         main,
         opendata,
@@ -145,7 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     )
 
     for module in (main, auth, account, organisation, admin, challenges, council, bids,
-                   suppliers, evaluation, reports, opendata):
+                   suppliers, evaluation, reports, opendata, developers, api):
         app.register_blueprint(module.bp)
 
 

@@ -19,6 +19,7 @@ def register_cli(app: Flask) -> None:
     matching_cli.register(app)
     _register_supplier_commands(app)
     _register_ocds_commands(app)
+    _register_api_commands(app)
 
     @app.cli.command("create-admin")
     @click.argument("email")
@@ -76,6 +77,64 @@ def _register_supplier_commands(app: Flask) -> None:
 
         queued = send()
         click.echo(f"Queued {queued} alert email{'' if queued == 1 else 's'}")
+
+
+def _register_api_commands(app: Flask) -> None:
+    @app.cli.command("create-token")
+    @click.argument("email")
+    @click.option("--scope", required=True, metavar="read|write",
+                  help="read: GET requests only. write: also create and change things.")
+    @click.option("--name", default="Command line", show_default=True,
+                  help="A name to tell the token apart in the account settings.")
+    @click.option("--days", type=int, default=None,
+                  help="Days until it expires (default 90).")
+    def create_token(email: str, scope: str, name: str, days: int | None) -> None:
+        """Make a personal access token for an account and print only its secret.
+
+        Capture it in a script with: TOKEN=$(flask --app marketplace create-token ...)"""
+        from marketplace.models import TokenScope
+        from marketplace.services import tokens
+
+        scope = scope.strip().lower()
+        if scope not in {s.value for s in TokenScope}:
+            raise click.ClickException(f"--scope must be read or write, not ‘{scope}’")
+        try:
+            made = tokens.create_token_for(email, name, scope,
+                                           tokens.DEFAULT_DAYS if days is None else days)
+        except ServiceError as err:
+            raise click.ClickException(err.message) from err
+        click.echo(f"Made token ‘{made.token.name}’ ({made.token.scope}) for "
+                   f"{made.token.user.email}, expiring {made.token.expires_at:%Y-%m-%d}. "
+                   "It is not shown again.", err=True)
+        click.echo(made.secret)
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--organisation", required=True,
+                  help="The organisation's exact name (any case), or its id.")
+    @click.option("--role", "roles", required=True, multiple=True,
+                  help="challenge_owner, procurement_officer, evaluator or org_admin in a "
+                       "council; bidder or org_admin in a supplier. Repeat for more.")
+    @click.option("--name", default=None, help="Full name (asked for when missing).")
+    @click.option("--password-stdin", is_flag=True,
+                  help="Read the password from standard input instead of prompting.")
+    def create_user(email: str, organisation: str, roles: tuple[str, ...], name: str | None,
+                    password_stdin: bool) -> None:
+        """Create a verified account in an existing organisation."""
+        from marketplace.services.accounts import create_member
+
+        full_name = name or click.prompt("Full name")
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            user = create_member(email, full_name, organisation, list(roles), password)
+        except ServiceError as err:
+            raise click.ClickException(err.message) from err
+        assert user.organisation is not None
+        click.echo(f"Created {user.email} in {user.organisation.name} "
+                   f"({', '.join(sorted(user.roles))})")
 
 
 def _register_ocds_commands(app: Flask) -> None:

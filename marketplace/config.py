@@ -130,6 +130,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "OCDS_PREFIX": env.get("OCDS_PREFIX", "ocds-cimkt0"),
         "OCDS_PUBLISHER_NAME": env.get("OCDS_PUBLISHER_NAME") or env.get(
             "SERVICE_NAME", "Council Innovation Marketplace"),
+        # API: personal access tokens and their rate limit (Flask-Limiter syntax, per token).
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
+        "API_TOKEN_MAX_DAYS": int(env.get("API_TOKEN_MAX_DAYS", 366)),
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", 65536)),
         # Rate limits (Flask-Limiter syntax)

@@ -59,10 +59,12 @@ def error_response(status: int, detail: str | None = None) -> Response | tuple[s
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def _not_found(err: NotFound):  # type: ignore[no-untyped-def]
+        db.session.rollback()
         return error_response(404, err.message)
 
     @app.errorhandler(PermissionDenied)
     def _denied(err: PermissionDenied):  # type: ignore[no-untyped-def]
+        db.session.rollback()
         return error_response(403, err.message)
 
     @app.errorhandler(ServiceError)
@@ -70,6 +72,9 @@ def register_error_handlers(app: Flask) -> None:
         # A domain refusal a view did not map to a form error (a conflict with the object's
         # state, a rule broken): its message, with its status, never a 500.
         db.session.rollback()
+        if wants_json() and err.field:
+            return problem(err.status_code, err.message,
+                           errors=[{"field": err.field, "detail": err.message}])
         return error_response(err.status_code, err.message)
 
     @app.errorhandler(CSRFError)

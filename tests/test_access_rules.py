@@ -42,6 +42,8 @@ from marketplace.services import admin as admin_service
 from marketplace.services import challenges as challenge_service
 from marketplace.services import evaluation as evaluation_service
 from marketplace.services import suppliers as supplier_service
+from marketplace.services import tokens as token_service
+from tests.api_support import ApiClient, token_for
 from tests.bid_support import close, open_challenge, submitted_bid
 from tests.challenge_support import publishable
 from tests.evaluation_support import score_bid
@@ -81,7 +83,7 @@ DRAFT_ENDPOINTS = {"council.edit_section"}
 
 # Routes whose challenge parameter is a closed challenge with submitted bids (the list of bids
 # is only there to open after the deadline; before it, the page shows a count).
-CLOSED_ENDPOINTS = {"bids.council_list"}
+CLOSED_ENDPOINTS = {"bids.council_list", "api.bids_council_list"}
 
 # Routes with an organisation-scoped rule whose object is nevertheless public: anyone the
 # rule lets in may act on any published challenge, whichever council owns it (suppliers ask
@@ -98,6 +100,8 @@ OBJECT_REFUSALS: dict[str, dict[str, int]] = {
     # The lead is let in, but there is nothing to export before the bids are opened.
     "reports.export_csv": {"council_procurement_officer": 409},
     "reports.export_xlsx": {"council_procurement_officer": 409},
+    # A pending question is seen only by its supplier and the challenge's councils.
+    "api.challenges_question": {"anonymous": 404, "platform_admin": 404},
 }
 
 # Evaluation routes (the "evaluation" blueprint) act on a challenge in evaluation: its bids
@@ -110,7 +114,12 @@ SECTION_OF = {"suppliers.edit_section": "details", "bids.section": "answers"}
 # Public pages that, by design, send a signed-in person elsewhere (endpoint -> target path).
 PUBLIC_REDIRECTS_WHEN_SIGNED_IN = {"auth.sign_in": "/dashboard"}
 
-ALLOW, SIGN_IN, FORBIDDEN = "allowed", "302 to sign-in", "403"
+ALLOW, SIGN_IN, FORBIDDEN, UNAUTHORISED = "allowed", "302 to sign-in", "403", "401"
+
+# API routes (the "api" blueprint) use the same rule vocabulary prefixed with "api:"; where a
+# page sends an anonymous visitor to sign in, the API answers 401. Each persona calls the API
+# with a write token of their own.
+API_BLUEPRINT = "api."
 
 
 # --------------------------------------------------------------------------- the routes
@@ -188,6 +197,9 @@ class Persona:
 
 def expected_outcome(rule: str, user: User | None) -> str:
     """What the declared rule says should happen to this person (None: anonymous)."""
+    if rule.startswith("api:"):
+        outcome = expected_outcome(rule[len("api:"):], user)
+        return UNAUTHORISED if outcome == SIGN_IN else outcome
     if rule == "public":
         return ALLOW
     if rule == "signed_in":
@@ -251,6 +263,8 @@ class World:
     others_alert: dict[int, int] = field(default_factory=dict)
     some_user_id: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
+    # Each person's own API token id, keyed by user id (anonymous: the bystander's).
+    api_token: dict[int, int] = field(default_factory=dict)
 
     def org_of(self, persona: Persona) -> Organisation:
         """The organisation whose objects fill organisation-scoped parameters."""
@@ -298,6 +312,7 @@ class World:
             "attachment_id": self.attachment[org.id],
             "number": 1,
             "supplier_id": self.supplier.id,
+            "token_id": self.api_token.get(user.id if user is not None else self.some_user_id),
             "alert_id": (self.own_alert[user.id] if user is not None
                          and user.id in self.own_alert else self.others_alert.get(org.id)),
         }
@@ -393,6 +408,10 @@ def build_world() -> World:
     world.domain_id = domain.id
     world.message_id = last_email(forgetful.email).id
     world.some_user_id = UserFactory(email="bystander@example.com").id
+    for person in [p.user for p in personas.values()] + [fresh(User, world.some_user_id)]:
+        if person is not None:
+            made = token_service.create_token(person, "matrix", "read")
+            world.api_token[person.id] = made.token.id
 
     # Challenges: the main council's officer persona publishes its own (an officer's draft
     # is approved by publishing it), so the buttons the matrix presses find nothing to do.
@@ -470,9 +489,30 @@ def world(app: Flask) -> World:
 
 
 def _request(client: Any, method: str, url: str) -> Any:
+    if isinstance(client, ApiClient):
+        return client.open(method, url)
     if method == "GET":
         return client.get(url)
     return client.post(url, data={})
+
+
+class Clients:
+    """One browser (session cookie) and one API client (write token) per persona."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.made: dict[tuple[str, bool], Any] = {}
+
+    def __call__(self, persona: Persona, endpoint: str) -> Any:
+        is_api = endpoint.startswith(API_BLUEPRINT)
+        key = (persona.name, is_api)
+        if key not in self.made:
+            if is_api:
+                secret = token_for(persona.user, "write") if persona.user is not None else None
+                self.made[key] = ApiClient(self.app, secret)
+            else:
+                self.made[key] = browser(self.app, persona.user)
+        return self.made[key]
 
 
 def _check(endpoint: str, method: str, url: str, persona: Persona, outcome: str,
@@ -486,6 +526,8 @@ def _check(endpoint: str, method: str, url: str, persona: Persona, outcome: str,
         return None
     if outcome == FORBIDDEN:
         return None if status == 403 else f"expected 403, got {got}"
+    if outcome == UNAUTHORISED:
+        return None if status == 401 else f"expected 401, got {got}"
     # Allowed: the access rule let them through to the view.
     if status >= 500 or status in {401, 403, 404, 405} or is_sign_in_redirect(response):
         return f"expected to be let through, got {got}"
@@ -521,20 +563,21 @@ def _declared(app: Flask, endpoint: str) -> str:
 
 
 GET_ROUTES = [(endpoint, path) for endpoint, method, path in ROUTES if method == "GET"]
-POST_ROUTES = [(endpoint, path) for endpoint, method, path in ROUTES if method == "POST"]
+WRITE_ROUTES = [(endpoint, method, path) for endpoint, method, path in ROUTES
+                if method != "GET"]
 
 
 @pytest.mark.parametrize("persona_name", PERSONAS)
 def test_get_matrix(app: Flask, world: World, persona_name: str) -> None:
     """Every GET route, as one kind of person (GET pages change nothing, so one world)."""
     persona = world.personas[persona_name]
-    client = browser(app, persona.user)
+    clients = Clients(app)
     problems = []
     for endpoint, path in GET_ROUTES:
         declared = _declared(app, endpoint)
         url = _url(app, world, endpoint, world.org_of(persona), persona.user)
         outcome = expected_outcome(declared, persona.user)
-        response = client.get(url)
+        response = _request(clients(persona, endpoint), "GET", url)
         refusal = OBJECT_REFUSALS.get(endpoint, {}).get(persona_name)
         if outcome == ALLOW and refusal is not None:
             if response.status_code != refusal:
@@ -547,8 +590,9 @@ def test_get_matrix(app: Flask, world: World, persona_name: str) -> None:
     assert not problems, f"as {persona_name}:\n  " + "\n  ".join(problems)
 
 
-@pytest.mark.parametrize(("endpoint", "path"), POST_ROUTES, ids=[p for _, p in POST_ROUTES])
-def test_post_matrix(app: Flask, world: World, endpoint: str, path: str) -> None:
+@pytest.mark.parametrize(("endpoint", "method", "path"), WRITE_ROUTES,
+                         ids=[f"{m} {p}" for _, m, p in WRITE_ROUTES])
+def test_post_matrix(app: Flask, world: World, endpoint: str, method: str, path: str) -> None:
     """One POST route, as every kind of person (each acts on their own organisation's
     objects, so the people who are let through do not disturb each other)."""
     declared = _declared(app, endpoint)
@@ -557,11 +601,11 @@ def test_post_matrix(app: Flask, world: World, endpoint: str, path: str) -> None
         persona = world.personas[name]
         url = _url(app, world, endpoint, world.org_of(persona), persona.user)
         outcome = expected_outcome(declared, persona.user)
-        response = browser(app, persona.user).post(url, data={})
-        problem = _check(endpoint, "POST", url, persona, outcome, response)
+        response = _request(Clients(app)(persona, endpoint), method, url)
+        problem = _check(endpoint, method, url, persona, outcome, response)
         if problem:
             problems.append(f"{name}: {problem}")
-    assert not problems, f"POST {path} (rule {declared}):\n  " + "\n  ".join(problems)
+    assert not problems, f"{method} {path} (rule {declared}):\n  " + "\n  ".join(problems)
 
 
 def _id_routes(*rule_kinds: str) -> list[tuple[str, str, str]]:
@@ -602,15 +646,13 @@ def test_members_get_404_for_another_organisations_objects(app: Flask, world: Wo
     assert ORG_SCOPED, "no organisation-scoped routes with ids were found"
     assert any(endpoint.startswith("council.") for endpoint, _, _ in ORG_SCOPED)
     problems = []
-    clients: dict[str, Any] = {}
+    clients = Clients(app)
     for endpoint, method, path in ORG_SCOPED:
         for persona in _let_in(_declared(app, endpoint), world):
             assert persona.user is not None and persona.user.organisation_id is not None
             foreign = world.other_org(world.org_of(persona))
             url = _url(app, world, endpoint, foreign)
-            if persona.name not in clients:
-                clients[persona.name] = browser(app, persona.user)
-            response = _request(clients[persona.name], method, url)
+            response = _request(clients(persona, endpoint), method, url)
             if response.status_code != 404:
                 problems.append(f"{persona.name} {method} {path}: {response.status_code}")
     assert not problems, "\n".join(problems)
@@ -643,13 +685,11 @@ def test_another_councils_drafts_are_404_on_every_challenge_route(app: Flask,
     assert CHALLENGE_ROUTES
     draft_id = world.draft_challenge[world.other_council.id]
     problems = []
-    clients: dict[str, Any] = {}
+    clients = Clients(app)
     for endpoint, method, path in CHALLENGE_ROUTES:
         for persona in _let_in(_declared(app, endpoint), world):
             url = _url(app, world, endpoint, world.org_of(persona), challenge_id=draft_id)
-            if persona.name not in clients:
-                clients[persona.name] = browser(app, persona.user)
-            response = _request(clients[persona.name], method, url)
+            response = _request(clients(persona, endpoint), method, url)
             if response.status_code != 404:
                 problems.append(f"{persona.name} {method} {path}: {response.status_code}")
     assert not problems, "\n".join(problems)
@@ -678,7 +718,7 @@ def test_published_challenges_of_other_councils_are_public(app: Flask, world: Wo
 def test_unknown_ids_give_404_to_people_allowed_in(app: Flask, world: World) -> None:
     assert ID_ROUTES
     problems = []
-    clients: dict[str, Any] = {}
+    clients = Clients(app)
     for endpoint, method, path in ID_ROUTES:
         declared = _declared(app, endpoint)
         persona = next(
@@ -690,9 +730,7 @@ def test_unknown_ids_give_404_to_people_allowed_in(app: Flask, world: World) -> 
         missing = {a: 987654 for a in rule.arguments
                    if isinstance(rule._converters[a], IntegerConverter)}
         url = _url(app, world, endpoint, world.org_of(persona), **missing)
-        if persona.name not in clients:
-            clients[persona.name] = browser(app, persona.user)
-        response = _request(clients[persona.name], method, url)
+        response = _request(clients(persona, endpoint), method, url)
         if response.status_code != 404:
             problems.append(f"{persona.name} {method} {path}: {response.status_code}")
     assert not problems, "\n".join(problems)

@@ -152,3 +152,64 @@ class ConfirmForm(BaseForm):
     """A button-only form (CSRF protected) for POST actions."""
 
     submit = SubmitField("Confirm", widget=GovSubmitInput())
+
+
+# Expiry choices offered for a personal access token, in days (those above the configured
+# maximum are left out).
+TOKEN_DAYS = (7, 30, 90, 180, 365)
+TOKEN_DEFAULT_DAYS = 90
+TOKEN_SCOPE_HINTS = {
+    "read": "Can look things up (GET requests) but cannot change anything",
+    "write": "Can also create and change what your roles allow, like drafting challenges "
+             "or bids",
+}
+
+
+def _whole_days(value: object) -> int | None:
+    """The submitted expiry as a number of days (None when it is not a whole number)."""
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 6 else None
+
+
+class ApiTokenForm(BaseForm):
+    name = StringField(
+        "Token name",
+        widget=GovTextInput(),
+        description="So you can tell your tokens apart, like ‘Nightly export’",
+        validators=[InputRequired(message="Enter a name for the token"),
+                    Length(max=100, message="Name must be 100 characters or fewer")],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    scope = RadioField(
+        "What can the token do?",
+        widget=GovRadioInput(),
+        description="Give it no more access than your program needs",
+        choices=[("read", "Read only"), ("write", "Read and write")],
+        validate_choice=False,
+        validators=[InputRequired(message="Select read only or read and write")],
+    )
+    days = SelectField(
+        "Expires after", widget=GovSelect(), coerce=_whole_days, choices=[],
+        validate_choice=False, default=TOKEN_DEFAULT_DAYS,
+    )
+    submit = SubmitField("Create token", widget=GovSubmitInput())
+
+    def __init__(self, *args: object, max_days: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        offered = [d for d in TOKEN_DAYS if d <= max_days] or [max_days]
+        self.days.choices = [(d, f"{d} days") for d in offered]
+        self.offered_days = offered
+
+    def validate_scope(self, field: RadioField) -> None:
+        if field.data not in TOKEN_SCOPE_HINTS:
+            raise ValidationError("Select read only or read and write")
+
+    def validate_days(self, field: SelectField) -> None:
+        if field.data not in self.offered_days:
+            raise ValidationError("Select when the token expires")
+
+    def scope_items(self) -> list[dict[str, object]]:
+        """Per-choice hints for the scope radios, merged by index into the GOV.UK items."""
+        return [{"hint": {"text": TOKEN_SCOPE_HINTS[value]}} for value, _ in self.scope.choices]

@@ -16,6 +16,7 @@ from marketplace.models.accounts import (
     UserRole,
     UserSession,
 )
+from marketplace.models.api import ApiToken, TokenScope
 from marketplace.models.audit import AuditEvent, OutboxEmail
 from marketplace.models.base import Base, utcnow
 from marketplace.models.challenges import (
@@ -61,6 +62,8 @@ from marketplace.models.suppliers import (
 )
 
 __all__ = [
+    "ApiToken",
+    "TokenScope",
     "DEFAULT_SCORE_DESCRIPTIONS",
     "MAX_SCORE",
     "BidAssessment",

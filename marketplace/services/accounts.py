@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from marketplace import security
 from marketplace.extensions import db
 from marketplace.models import (
+    ROLES_BY_KIND,
     AllowedDomain,
     JoinRequest,
     Organisation,
@@ -449,3 +450,84 @@ def sign_out_other_sessions(user: User, raw_token: str | None) -> int:
     if count:
         audit.record("user.other_sessions_revoked", user, actor=user, after={"count": count})
     return count
+
+
+def _organisation_for(name_or_id: str | int) -> Organisation:
+    """An organisation by id, or by its name ignoring case and spacing (a name that is all
+    digits and matches no organisation is tried as an id)."""
+    if isinstance(name_or_id, int):
+        by_id = db.session.get(Organisation, name_or_id)
+        if by_id is None:
+            raise ValidationFailed(f"There is no organisation with id {name_or_id}",
+                                   field="organisation")
+        return by_id
+    name = " ".join((name_or_id or "").split())
+    if not name:
+        raise ValidationFailed("Enter the name of the organisation", field="organisation")
+    found = list(db.session.scalars(
+        select(Organisation).where(Organisation.name_key == Organisation.key_for(name))
+        .order_by(Organisation.id)))
+    if len(found) > 1:
+        listed = ", ".join(f"{o.kind} (id {o.id})" for o in found)
+        raise ValidationFailed(
+            f"{len(found)} organisations are called ‘{name}’: {listed}. Give the id instead",
+            field="organisation")
+    if found:
+        return found[0]
+    if name.isdigit():
+        return _organisation_for(int(name))
+    raise ValidationFailed(f"There is no organisation called ‘{name}’", field="organisation")
+
+
+@transactional
+def create_member(email: str, full_name: str, organisation_name_or_id: str | int,
+                  role: str | list[str] | tuple[str, ...], password: str) -> User:
+    """Create a verified account in an existing organisation, from the command line.
+
+    ``role`` is one role or several; each must be a role of the organisation's kind.
+    """
+    email = normalise_email(email)
+    local, _, domain = email.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() for c in email) or len(email) > 254:
+        raise ValidationFailed("Enter an email address in the correct format, like "
+                               "name@example.com", field="email")
+    full_name = " ".join((full_name or "").split())
+    if not full_name:
+        raise ValidationFailed("Enter the person's full name", field="full_name")
+    if len(full_name) > 200:
+        raise ValidationFailed("Full name must be 200 characters or fewer", field="full_name")
+    organisation = _organisation_for(organisation_name_or_id)
+    if organisation.status == OrgStatus.REJECTED:
+        raise ValidationFailed(f"{organisation.name} was rejected, so it cannot have members",
+                               field="organisation")
+    kind = OrgKind(organisation.kind)
+    allowed = [r.value for r in ROLES_BY_KIND[kind]]
+    chosen = {r.strip().lower() for r in ([role] if isinstance(role, str) else role)}
+    chosen.discard("")
+    if not chosen:
+        raise ValidationFailed("Give at least one role", field="role")
+    known = {r.value for r in Role}
+    for name in sorted(chosen):
+        if name not in known:
+            raise ValidationFailed(
+                f"‘{name}’ is not a role. Roles are: {', '.join(sorted(known))}", field="role")
+        if name not in allowed:
+            raise ValidationFailed(
+                f"‘{name}’ is not a role in a {kind.value} organisation. Choose from: "
+                f"{', '.join(allowed)}", field="role")
+    if kind == OrgKind.COUNCIL and not is_public_sector_email(email):
+        raise ValidationFailed(
+            "Council members need an email address on a public-sector domain (an admin can "
+            "allow more domains)", field="email")
+    if user_by_email(email) is not None:
+        raise Conflict(f"An account for {email} already exists", field="email")
+    check_password(password, email=email, full_name=full_name)
+    user = User(email=email, full_name=full_name,
+                password_hash=security.hash_password(password), organisation=organisation,
+                email_verified_at=utcnow())
+    db.session.add(user)
+    set_user_roles(user, chosen)
+    db.session.flush()
+    audit.record("user.member_created", user, actor=None, actor_label="command line",
+                 organisation=organisation, after=snapshot(user))
+    return user

@@ -7,7 +7,7 @@ audit event and queues the emails the change calls for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -379,18 +379,25 @@ def _reindex(challenge: Challenge) -> None:
 
 
 @transactional
-def create_draft(actor: User, title: str) -> Challenge:
-    """Start a new draft owned by the actor's council."""
+def create_draft(actor: User, title: str, changes: ChallengeChanges | None = None
+                 ) -> Challenge:
+    """Start a new draft owned by the actor's council, optionally filled in with ``changes``
+    (all in one transaction: a refused change leaves no draft behind)."""
     org = _require_council_editor(actor)
-    changes = ChallengeChanges(title=title)
     stub = Challenge(lead_council_id=org.id, title="")
-    _validate_changes(changes, stub)
+    _validate_changes(ChallengeChanges(title=title), stub)
     challenge = Challenge(lead_council=org, created_by=actor, title=title.strip(),
                           capabilities=[])
     db.session.add(challenge)
+    after: dict[str, Any] = {"title": challenge.title, "status": "draft"}
+    if changes is not None:
+        changes = replace(changes, title=None)
+        db.session.flush()
+        _validate_changes(changes, challenge)
+        _apply(challenge, changes)
+        after = {**snapshot(challenge), "status": "draft"}
     _reindex(challenge)
-    audit.record("challenge.created", challenge, actor=actor, organisation=org,
-                 after={"title": challenge.title, "status": "draft"})
+    audit.record("challenge.created", challenge, actor=actor, organisation=org, after=after)
     return challenge
 
 

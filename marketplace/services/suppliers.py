@@ -24,6 +24,7 @@ from sqlalchemy.orm import lazyload, selectinload
 
 from marketplace import reference
 from marketplace.extensions import db
+from marketplace.matching import Match
 from marketplace.models import (
     SIZE_LABELS,
     Alert,
@@ -136,11 +137,13 @@ def public_profile(supplier_id: int, viewer: User | None = None) -> SupplierProf
 
 @dataclass(frozen=True)
 class ChallengeMatch:
-    """An open challenge that fits a supplier's profile: its score out of 100 and why."""
+    """An open challenge that fits a supplier's profile: its score out of 100, why, and the
+    engine's whole match (breakdown and matched phrases)."""
 
     challenge: Challenge
     score: int
     reason: str
+    match: Match | None = None
 
 
 MATCH_MIN_SCORE = 20.0
@@ -174,8 +177,8 @@ def _rank_for(supplier_id: int, challenges: list[Challenge], top: int = MATCH_TO
               ) -> list[ChallengeMatch]:
     ranked = matching.rank_challenges_for(supplier_id, challenges, top=top,
                                           min_score=match_min_score())
-    return [ChallengeMatch(challenge, round(match.score), matching.one_line_reason(match))
-            for challenge, match in ranked]
+    return [ChallengeMatch(challenge, round(match.score), matching.one_line_reason(match),
+                           match) for challenge, match in ranked]
 
 
 def matching_challenges_for(profile: SupplierProfile | None, now: datetime | None = None
