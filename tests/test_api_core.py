@@ -153,3 +153,29 @@ def test_rate_limit_is_per_token(app_factory) -> None:  # type: ignore[no-untype
         assert limited.headers.get("Retry-After")
         # Another token of the same person has its own allowance.
         assert second.get("/api/v1/me").status_code == 200
+
+
+def test_per_token_limits_are_kept_in_redis_when_configured(app_factory) -> None:  # type: ignore[no-untyped-def]
+    """With several worker processes the counters must be shared: Redis holds them, keyed by
+    the token (its hash, never the secret)."""
+    redis = pytest.importorskip("redis")
+    connection = redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=1)
+    try:
+        connection.ping()
+    except redis.exceptions.RedisError as exc:
+        pytest.skip(f"Redis is not reachable at 127.0.0.1:6379 ({exc})")
+    app = app_factory(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
+                      API_RATE_LIMIT="2 per minute")
+    with app.app_context():
+        made = tokens.create_token(council_user(Role.EVALUATOR), "redis", "read", 30)
+        key = made.token.token_hash[:32]
+        try:
+            client = ApiClient(app, made.secret)
+            assert [client.get("/api/v1/me").status_code for _ in range(3)] == [200, 200, 429]
+            stored = [k.decode() for k in connection.scan_iter(match=f"*{key}*")]
+            assert stored, "the token's counter is not in Redis"
+            assert not any(made.secret in k for k in stored)
+        finally:
+            for stale in connection.scan_iter(match=f"*{key}*"):
+                connection.delete(stale)
+            connection.close()
