@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from marketplace.extensions import db
 from marketplace.models import ApiToken, Role, User, utcnow
@@ -179,3 +179,23 @@ def test_per_token_limits_are_kept_in_redis_when_configured(app_factory) -> None
             for stale in connection.scan_iter(match=f"*{key}*"):
                 connection.delete(stale)
             connection.close()
+
+
+def test_leaving_the_organisation_or_being_suspended_revokes_tokens(app: Flask) -> None:
+    from marketplace.services import admin as admin_service
+    from marketplace.services import organisations
+
+    org_admin = council_user(Role.ORG_ADMIN)
+    leaver = council_user(Role.PROCUREMENT_OFFICER, organisation=org_admin.organisation)
+    suspended = council_user(Role.EVALUATOR, organisation=org_admin.organisation)
+    leaver_token, suspended_token = token_for(leaver), token_for(suspended)
+
+    organisations.remove_member(org_admin, leaver.id)
+    assert "revoked" in _problem(ApiClient(app, leaver_token).get("/api/v1/me"), 401)["detail"]
+
+    from tests.factories import admin_user
+
+    admin_service.suspend_user(admin_user(), suspended.id, "Left the council")
+    _problem(ApiClient(app, suspended_token).get("/api/v1/me"), 401)
+    stored = db.session.scalars(select(ApiToken).where(ApiToken.user_id == suspended.id)).all()
+    assert stored and all(t.revoked_at is not None for t in stored)

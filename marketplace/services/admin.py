@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 
 from marketplace.extensions import db
 from marketplace.models import AllowedDomain, Organisation, OrgStatus, User, utcnow
-from marketplace.services import audit, matching
+from marketplace.services import audit, matching, tokens
 from marketplace.services.accounts import org_admins, revoke_all_sessions, snapshot
 from marketplace.services.email import absolute_url, queue_email
 from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -148,6 +148,7 @@ def suspend_user(actor: User, user_id: int, reason: str) -> User:
     user.suspended_at = utcnow()
     user.suspended_reason = reason
     revoke_all_sessions(user)
+    tokens.revoke_all(user)
     audit.record("user.suspended", user, actor=actor, organisation=user.organisation_id,
                  before=before, after={**snapshot(user), "reason": reason})
     return user

@@ -20,7 +20,7 @@ from marketplace.models import (
     UserRole,
     utcnow,
 )
-from marketplace.services import audit
+from marketplace.services import audit, tokens
 from marketplace.services.accounts import (
     DEFAULT_MEMBER_ROLES,
     check_password,
@@ -320,6 +320,7 @@ def remove_member(actor: User, member_id: int) -> User:
     member.organisation = None
     set_user_roles(member, set())
     revoke_all_sessions(member)
+    tokens.revoke_all(member)  # API tokens acted for the organisation too
     db.session.flush()
     audit.record("user.removed_from_organisation", member, actor=actor, organisation=org,
                  before=before, after=snapshot(member))
