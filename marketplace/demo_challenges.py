@@ -10,7 +10,8 @@ later use cases will reach.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -940,6 +941,18 @@ def _changes(spec: DemoChallenge, now: datetime) -> ChallengeChanges:
     return changes
 
 
+def _shift_dates(values: dict[str, Any], delta: timedelta) -> dict[str, Any]:
+    """Recorded challenge values with their dates and times moved ``delta`` earlier."""
+    shifted = dict(values)
+    for name in ("clarification_deadline", "submission_deadline"):
+        if shifted.get(name):
+            shifted[name] = (datetime.fromisoformat(shifted[name]) - delta).isoformat()
+    if shifted.get("expected_award_date"):
+        shifted["expected_award_date"] = (
+            date.fromisoformat(shifted["expected_award_date"]) - delta).isoformat()
+    return shifted
+
+
 def _backdate(challenge: Challenge, days: float) -> None:
     """Move a challenge's whole timeline (and its questions, amendments and follows) ``days``
     into the past, recording it in the audit trail as demo data."""
@@ -963,6 +976,9 @@ def _backdate(challenge: Challenge, days: float) -> None:
     for amendment in db.session.scalars(select(ChallengeAmendment).where(
             ChallengeAmendment.challenge_id == challenge.id)):
         amendment.created_at -= delta
+        # The dates an amendment recorded (before and after) move with the timeline too.
+        amendment.changes = {side: _shift_dates(values, delta)
+                             for side, values in (amendment.changes or {}).items()}
     for follow in db.session.scalars(select(ChallengeFollow).where(
             ChallengeFollow.challenge_id == challenge.id)):
         follow.created_at -= delta
