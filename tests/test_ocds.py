@@ -419,7 +419,12 @@ def _all_open_data(client: CSRFClient, challenge_id: int) -> str:
     pages = [p for _, p in _feed(client, "/ocds/releases.json?per_page=2")]
     for page in pages:
         assert ocds.validate(page) == []
-    return json.dumps([package, *pages], ensure_ascii=False)
+    # The other public surfaces of the same facts: the API's challenge, the feeds and CSV.
+    others = [client.get(path).get_data(as_text=True) for path in (
+        f"/api/v1/challenges/{challenge_id}", "/challenges/feed.atom",
+        "/challenges/awards.atom", "/challenges/download.csv?status=",
+        f"/challenges/{challenge_id}")]
+    return json.dumps([package, *pages, *others], ensure_ascii=False)
 
 
 def test_nothing_sealed_leaks_at_any_stage(app: Flask, client: CSRFClient) -> None:
@@ -481,6 +486,9 @@ def test_nothing_sealed_leaks_at_any_stage(app: Flask, client: CSRFClient) -> No
         assert secret not in text, secret  # standstill: not even the winner or value
     decision = client.get(f"/challenges/{cid}/ocds.json").get_json()["releases"][-1]
     assert decision["awards"][0]["status"] == "pending"
+    in_standstill = client.get(f"/api/v1/challenges/{cid}").get_json()
+    assert in_standstill["award"]["status"] == "standstill"
+    assert in_standstill["award"]["winners"] == [] and in_standstill["end_reason"] is None
 
     # The standstill ends: the award, its supplier and value are published.
     challenge = fresh(Challenge, cid)
@@ -491,6 +499,9 @@ def test_nothing_sealed_leaks_at_any_stage(app: Flask, client: CSRFClient) -> No
     for secret in SECRETS:
         assert secret not in text, secret
     assert "strongest approach" in text
+    api_award = client.get(f"/api/v1/challenges/{cid}").get_json()["award"]
+    assert api_award["status"] == "awarded" and api_award["total_value"] == 40000.5
+    assert [w["supplier_name"] for w in api_award["winners"]] == [names[0]]
     final = client.get(f"/challenges/{cid}/ocds.json").get_json()["releases"][-1]
     assert final["tag"] == ["awardUpdate"] and final["tender"]["status"] == "complete"
     [award] = final["awards"]

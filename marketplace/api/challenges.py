@@ -37,6 +37,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
+from marketplace.services import award as award_service
 from marketplace.services import challenges as service
 from marketplace.services import search
 from marketplace.services.challenges import (
@@ -415,8 +416,37 @@ def _summary(challenge: Challenge, now: datetime, cpv_codes: list[str] | None = 
     }
 
 
+ENDED_WITH_REASON = {ChallengeStatus.WITHDRAWN, ChallengeStatus.CANCELLED,
+                     ChallengeStatus.NO_SUITABLE_SUPPLIER}
+
+
+def _award(challenge: Challenge, status: ChallengeStatus, now: datetime
+           ) -> dict[str, Any] | None:
+    """The public outcome, as the challenge page shows it: during the standstill only that a
+    decision was made and when it becomes final; then the award notice."""
+    if status == ChallengeStatus.STANDSTILL:
+        return {"status": "standstill", "decided_at": core.iso(challenge.award_decided_at),
+                "final_at": core.iso(challenge.awarded_at), "summary": None, "winners": [],
+                "total_value": None}
+    if status == ChallengeStatus.NO_SUITABLE_SUPPLIER:
+        return {"status": "no_suitable_supplier",
+                "decided_at": core.iso(challenge.no_suitable_supplier_at),
+                "final_at": core.iso(challenge.no_suitable_supplier_at),
+                "summary": challenge.end_reason, "winners": [], "total_value": None}
+    notice = award_service.award_notice(challenge, now)
+    if notice is None:
+        return None
+    return {"status": "awarded", "decided_at": core.iso(notice.decided_at),
+            "final_at": core.iso(notice.final_at), "summary": notice.summary,
+            "winners": [{"supplier_name": w.supplier_name, "sme": w.sme,
+                         "size": w.size_label, "value": core.number(w.value)}
+                        for w in notice.winners],
+            "total_value": core.number(notice.total_value)}
+
+
 def _detail(challenge: Challenge, now: datetime | None = None) -> dict[str, Any]:
     now = now or utcnow()
+    status = challenge.status_at(now)
     body = _summary(challenge, now)
     body.update({
         "problem": challenge.problem or "",
@@ -442,7 +472,10 @@ def _detail(challenge: Challenge, now: datetime | None = None) -> dict[str, Any]
         "amendments": [{"id": a.id, "summary": a.summary, "created_at": core.iso(a.created_at)}
                        for a in sorted(challenge.amendments,
                                        key=lambda a: (a.created_at, a.id), reverse=True)],
-        "end_reason": challenge.end_reason,
+        # During the standstill the decision's summary is not public yet (it may name the
+        # winners): the same rule as the challenge page.
+        "end_reason": challenge.end_reason if status in ENDED_WITH_REASON else None,
+        "award": _award(challenge, status, now),
         "withdrawn_at": core.iso(challenge.withdrawn_at),
         "cancelled_at": core.iso(challenge.cancelled_at),
         "created_at": core.iso(challenge.created_at),
@@ -1004,8 +1037,8 @@ SCHEMAS: dict[str, Any] = {
             "required": ["problem", "background", "affected", "success", "capabilities",
                          "shortlist_size", "expected_award_date", "co_sponsors", "outcomes",
                          "essential_requirements", "nice_to_haves", "stages", "criteria",
-                         "amendments", "end_reason", "withdrawn_at", "cancelled_at",
-                         "created_at"],
+                         "amendments", "end_reason", "award", "withdrawn_at",
+                         "cancelled_at", "created_at"],
             "properties": {
                 "problem": {"type": "string"},
                 "background": {"type": "string"},
@@ -1024,12 +1057,31 @@ SCHEMAS: dict[str, Any] = {
                 "amendments": {"type": "array", "items": _ref("ChallengeAmendment"),
                                "description": "Newest first"},
                 "end_reason": {**NULL_STRING,
-                               "description": "The published reason for a withdrawal or "
-                                              "cancellation"},
+                               "description": "The published reason for a withdrawal, a "
+                                              "cancellation or no suitable supplier"},
+                "award": {"oneOf": [{"type": "null"}, _ref("ChallengeAward")],
+                          "description": "The public outcome: during the standstill only "
+                                         "that a decision was made and when it becomes "
+                                         "final, then the award notice"},
                 "withdrawn_at": NULL_DATE_TIME,
                 "cancelled_at": NULL_DATE_TIME,
                 "created_at": DATE_TIME,
             }}]},
+    "ChallengeAward": {
+        "type": "object",
+        "required": ["status", "decided_at", "final_at", "summary", "winners", "total_value"],
+        "properties": {
+            "status": {"type": "string",
+                       "enum": ["standstill", "awarded", "no_suitable_supplier"]},
+            "decided_at": NULL_DATE_TIME,
+            "final_at": NULL_DATE_TIME,
+            "summary": NULL_STRING,
+            "winners": {"type": "array", "items": {
+                "type": "object", "required": ["supplier_name", "sme", "size", "value"],
+                "properties": {"supplier_name": {"type": "string"}, "sme": {"type": "boolean"},
+                               "size": NULL_STRING, "value": {"type": "number"}}}},
+            "total_value": {"type": ["number", "null"]},
+        }},
     "ChallengeOutcome": {
         "type": "object", "required": ["description", "measure"],
         "properties": {"description": {"type": "string"}, "measure": NULL_STRING}},
