@@ -10,6 +10,13 @@ from flask import Flask
 from marketplace.services.errors import ServiceError
 
 
+def _read_password(from_stdin: bool) -> str:
+    """A new account's password: one line of standard input, or asked for twice."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 def register_cli(app: Flask) -> None:
     from marketplace import bench_matching, bench_search, bench_suggestions, matching_cli
 
@@ -31,10 +38,7 @@ def register_cli(app: Flask) -> None:
         from marketplace.services.accounts import create_platform_admin
 
         full_name = name or click.prompt("Full name")
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\n")
-        else:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = _read_password(password_stdin)
         try:
             user = create_platform_admin(email, full_name, password)
         except ServiceError as err:
@@ -124,10 +128,7 @@ def _register_api_commands(app: Flask) -> None:
         from marketplace.services.accounts import create_member
 
         full_name = name or click.prompt("Full name")
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\n")
-        else:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = _read_password(password_stdin)
         try:
             user = create_member(email, full_name, organisation, list(roles), password)
         except ServiceError as err:
