@@ -549,20 +549,11 @@ def _search_params() -> search.SearchParams:
 
 def _search_page(params: search.SearchParams, page: int, per_page: int
                  ) -> tuple[list[Challenge], int, dict[str, list[str]]]:
-    """One API page of the public search, made of the search service's own pages (so the
-    order, filters and typo tolerance are exactly the page's)."""
-    size = search.PAGE_SIZE
-    offset = (page - 1) * per_page
-    first = offset // size + 1
-    result = search.search(replace(params, page=first))
-    items: list[Challenge] = []
-    if result.page == first:  # the service shows the last page for one past the end
-        items.extend(result.items[offset % size:])
-        number = first
-        while len(items) < per_page and number < result.pages:
-            number += 1
-            items.extend(search.search(replace(params, page=number)).items)
-    return items[:per_page], result.total, result.spelling
+    """One API page of the public search (the page's own order, filters and typo tolerance);
+    a page past the end is empty rather than the last page, as the web page shows it."""
+    result = search.search(replace(params, page=page), per_page=per_page)
+    items = result.items if result.page == page else []
+    return items, result.total, result.spelling
 
 
 def _cpv_by_challenge(ids: list[int]) -> dict[int, list[str]]:
@@ -748,44 +739,45 @@ def _reason(actor: User, *, challenge_id: int | None = None,
     return reason or ""
 
 
+def _act(use_case: Callable[..., Any], challenge_id: int, *, reason: bool = False
+         ) -> Response:
+    """Run a state change on a challenge of the caller's council, its body ``{}`` or
+    ``{"reason": ...}``, and answer with the challenge as it now is."""
+    actor = core.require_actor()
+    if reason:
+        _run(use_case, actor, challenge_id, _reason(actor, challenge_id=challenge_id))
+    else:
+        _no_fields(actor, challenge_id)
+        _run(use_case, actor, challenge_id)
+    return _challenge_response(challenge_id, actor)
+
+
 @bp.post(f"/challenges/{CHALLENGE}/submit-for-approval")
 @core.roles(*EDITORS, kind="council")
 @_ids_in_range
 def challenges_submit(challenge_id: int) -> Response:
-    actor = core.require_actor()
-    _no_fields(actor, challenge_id)
-    _run(service.submit_for_approval, actor, challenge_id)
-    return _challenge_response(challenge_id, actor)
+    return _act(service.submit_for_approval, challenge_id)
 
 
 @bp.post(f"/challenges/{CHALLENGE}/approve")
 @core.roles(OFFICER, kind="council")
 @_ids_in_range
 def challenges_approve(challenge_id: int) -> Response:
-    actor = core.require_actor()
-    _no_fields(actor, challenge_id)
-    _run(service.approve, actor, challenge_id)
-    return _challenge_response(challenge_id, actor)
+    return _act(service.approve, challenge_id)
 
 
 @bp.post(f"/challenges/{CHALLENGE}/return-to-draft")
 @core.roles(OFFICER, kind="council")
 @_ids_in_range
 def challenges_return(challenge_id: int) -> Response:
-    actor = core.require_actor()
-    reason = _reason(actor, challenge_id=challenge_id)
-    _run(service.return_to_draft, actor, challenge_id, reason)
-    return _challenge_response(challenge_id, actor)
+    return _act(service.return_to_draft, challenge_id, reason=True)
 
 
 @bp.post(f"/challenges/{CHALLENGE}/publish")
 @core.roles(OFFICER, kind="council")
 @_ids_in_range
 def challenges_publish(challenge_id: int) -> Response:
-    actor = core.require_actor()
-    _no_fields(actor, challenge_id)
-    _run(service.publish, actor, challenge_id)
-    return _challenge_response(challenge_id, actor)
+    return _act(service.publish, challenge_id)
 
 
 @bp.post(f"/challenges/{CHALLENGE}/amend")
@@ -807,20 +799,14 @@ def challenges_amend(challenge_id: int) -> Response:
 @core.roles(OFFICER, kind="council")
 @_ids_in_range
 def challenges_withdraw(challenge_id: int) -> Response:
-    actor = core.require_actor()
-    reason = _reason(actor, challenge_id=challenge_id)
-    _run(service.withdraw, actor, challenge_id, reason)
-    return _challenge_response(challenge_id, actor)
+    return _act(service.withdraw, challenge_id, reason=True)
 
 
 @bp.post(f"/challenges/{CHALLENGE}/cancel")
 @core.roles(OFFICER, kind="council")
 @_ids_in_range
 def challenges_cancel(challenge_id: int) -> Response:
-    actor = core.require_actor()
-    reason = _reason(actor, challenge_id=challenge_id)
-    _run(service.cancel, actor, challenge_id, reason)
-    return _challenge_response(challenge_id, actor)
+    return _act(service.cancel, challenge_id, reason=True)
 
 
 @bp.get(f"/council/challenges/{CHALLENGE}/questions")

@@ -250,32 +250,34 @@ def _ordered(stmt: Select[tuple[Challenge]], params: SearchParams, now: datetime
     )
 
 
-def _page_ids(stmt: Select[tuple[Challenge]], params: SearchParams, now: datetime, page: int
-              ) -> tuple[list[int], int | None]:
+def _page_ids(stmt: Select[tuple[Challenge]], params: SearchParams, now: datetime, page: int,
+              per_page: int = PAGE_SIZE) -> tuple[list[int], int | None]:
     """The ids on one page, in order, and the total (None when the page is empty).
 
     Only ids and sort keys are sorted (sorting whole rows, long texts included, costs ten
     times as much), and the total comes from the same scan as a window count."""
     rows = db.session.execute(
         _ordered(stmt.with_only_columns(Challenge.id, func.count().over()), params, now)
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        .limit(per_page).offset((page - 1) * per_page)).all()
     return [row[0] for row in rows], (rows[0][1] if rows else None)
 
 
-def search(params: SearchParams, now: datetime | None = None) -> SearchPage:
-    """One page of published challenges matching the parameters."""
+def search(params: SearchParams, now: datetime | None = None, per_page: int = PAGE_SIZE
+           ) -> SearchPage:
+    """One page of published challenges matching the parameters (``per_page`` of them: the
+    pages show 20, the API lets callers choose)."""
     now = now or utcnow()
     stmt, corrections = build_query(params, now)
     page = max(1, params.page)
-    ids, total = _page_ids(stmt, params, now, page)
+    ids, total = _page_ids(stmt, params, now, page, per_page)
     if total is None:
         # Past the last page (or nothing matches): count, then show the last page.
         total = db.session.scalar(
             select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-        last = max(1, math.ceil(total / PAGE_SIZE))
+        last = max(1, math.ceil(total / per_page))
         page = min(page, last)
-        ids = _page_ids(stmt, params, now, page)[0] if total else []
-    pages = max(1, math.ceil(total / PAGE_SIZE))
+        ids = _page_ids(stmt, params, now, page, per_page)[0] if total else []
+    pages = max(1, math.ceil(total / per_page))
     # The list shows the lead council only; the statement's other parts are not loaded.
     loaded = {c.id: c for c in db.session.scalars(
         select(Challenge).where(Challenge.id.in_(ids))
