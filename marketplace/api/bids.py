@@ -34,7 +34,6 @@ from marketplace.api.suppliers import (
     errors,
     id_parameter,
     json_content,
-    known_id,
     query_choice,
     read_body,
     service_field,
@@ -339,7 +338,6 @@ def bids_list():
 def bids_start(challenge_id: int):
     """Start the organisation's (only) bid for an open challenge: an empty draft."""
     actor = core.require_actor()
-    known_id(challenge_id, "Challenge")
     _no_fields()
     existing = service.bid_for(actor, challenge_id)
     if existing is None:
@@ -358,7 +356,7 @@ def bids_start(challenge_id: int):
 @supplier_route
 def bids_get(bid_id: int):
     """One of the organisation's bids (another supplier's is not found)."""
-    return bid_json(service.get_own_bid(core.require_actor(), known_id(bid_id, "Bid")))
+    return bid_json(service.get_own_bid(core.require_actor(), bid_id))
 
 
 @bp.patch(f"/bids/<{ID}:bid_id>")
@@ -366,7 +364,7 @@ def bids_get(bid_id: int):
 def bids_patch(bid_id: int):
     """Change parts of the working copy (until the deadline)."""
     actor = core.require_actor()
-    bid = service.get_own_bid(actor, known_id(bid_id, "Bid"))
+    bid = service.get_own_bid(actor, bid_id)
     data, fields = read_body(BID_FIELDS)
     changes = bid_changes(bid, data, fields)
     fields.done()
@@ -382,7 +380,7 @@ def bids_patch(bid_id: int):
 @supplier_route
 def bids_problems(bid_id: int):
     """What stops the working copy being submitted, each naming its JSON field."""
-    bid = service.get_own_bid(core.require_actor(), known_id(bid_id, "Bid"))
+    bid = service.get_own_bid(core.require_actor(), bid_id)
     found = service.problems(bid)
     is_open = bid.challenge.status_at(utcnow()) == ChallengeStatus.OPEN
     return {"bid_id": bid.id, "complete": not found, "can_submit": is_open and not found,
@@ -396,7 +394,7 @@ def bids_submit(bid_id: int):
     new receipt. A 422 lists everything still missing."""
     actor = core.require_actor()
     # Someone else's bid is not found, whatever was sent.
-    service.get_own_bid(actor, known_id(bid_id, "Bid"))
+    service.get_own_bid(actor, bid_id)
     _no_fields()
     try:
         service.submit_bid(actor, bid_id)
@@ -416,7 +414,7 @@ def bids_submit(bid_id: int):
 def bids_withdraw(bid_id: int):
     """Withdraw a submitted bid before the deadline (it can be submitted again)."""
     actor = core.require_actor()
-    service.get_own_bid(actor, known_id(bid_id, "Bid"))
+    service.get_own_bid(actor, bid_id)
     _no_fields()
     service.withdraw_bid(actor, bid_id)
     db.session.expire_all()
@@ -432,7 +430,6 @@ def bids_council_list(challenge_id: int):
     procurement officers after the deadline, once the bids were opened. Each bid on the page
     is opened through ``open_bid_for_council`` (audited as ``bid.opened``)."""
     actor = core.require_actor()
-    known_id(challenge_id, "Challenge")
     number, per_page = core.page_params()
     bids = service.bids_for_council(actor, challenge_id)  # refuses (and audits) otherwise
     page = core.Page(number, per_page, len(bids))

@@ -14,7 +14,6 @@ import copy
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
-from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, jsonify, request, url_for
@@ -56,12 +55,9 @@ SUPPLIER_ROLES = service.SUPPLIER_ROLES
 UNPUBLISHED = {ChallengeStatus.DRAFT, ChallengeStatus.AWAITING_APPROVAL,
                ChallengeStatus.APPROVED}
 
-ID_MAX = 2_147_483_647  # PostgreSQL INTEGER
 MONEY_MAX = 2_000_000_000
 YEAR_MIN, YEAR_MAX = 2000, 2999
-# Plain int converters, with the range checked in the view (``_ids_in_range``): a converter's
-# min/max would make Werkzeug answer 405 instead of 404 when another method's route has the
-# same shape.
+# Plain int converters: the access rules check the range (see ``core.PATH_IDS``).
 CHALLENGE = "<int:challenge_id>"
 QUESTION = "<int:question_id>"
 
@@ -116,20 +112,6 @@ def _run(use_case: Callable[..., T], *args: Any) -> T:
         if err.field in API_FIELD:
             err.field = API_FIELD[err.field]
         raise
-
-
-def _ids_in_range(view: Callable[..., T]) -> Callable[..., T]:
-    """404 for ids that cannot exist (0, or beyond PostgreSQL's INTEGER), before any query."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        if not 1 <= kwargs.get("challenge_id", 1) <= ID_MAX:
-            raise NotFound("Challenge not found")
-        if not 1 <= kwargs.get("question_id", 1) <= ID_MAX:
-            raise NotFound("Question not found")
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _own_challenge(actor: User, challenge_id: int) -> Challenge:
@@ -357,7 +339,7 @@ def _sponsor_ids(f: core.Fields, current: Challenge | None) -> list[int] | None:
     if len(value) > SPONSORS_MAX:
         f.error("co_sponsor_ids", f"co_sponsor_ids can have at most {SPONSORS_MAX} items")
         return None
-    if any(not 1 <= v <= ID_MAX for v in value):
+    if any(not 1 <= v <= core.MAX_ID for v in value):
         f.error("co_sponsor_ids", "Each co-sponsor id must be a positive whole number")
         return None
     # Checked here too (the service checks again) so a new draft is never left half-made.
@@ -514,17 +496,12 @@ def _question_url(question_id: int) -> str:
 
 # Query parameters ---------------------------------------------------------------------------
 
-def _bad_param(name: str, detail: str) -> core.ApiError:
-    return core.ApiError(400, f"The '{name}' parameter {detail}",
-                         errors=[{"field": name, "detail": detail}])
-
-
 def _enum_param(name: str, allowed: tuple[str, ...]) -> str | None:
     value = request.args.get(name)
     if value is None or value == "":
         return None
     if value not in allowed:
-        raise _bad_param(name, "must be one of: " + ", ".join(allowed))
+        raise core.bad_param(name, "must be one of: " + ", ".join(allowed))
     return value
 
 
@@ -532,12 +509,13 @@ def _search_params() -> search.SearchParams:
     """The page's filters from the query string; an unknown value is a 400 naming it."""
     q = request.args.get("q") or ""
     if len(q) > QUERY_MAX:
-        raise _bad_param("q", f"must be {QUERY_MAX} characters or fewer")
+        raise core.bad_param("q", f"must be {QUERY_MAX} characters or fewer")
     sme_text = (request.args.get("sme") or "").lower()
     if sme_text and sme_text not in TRUE_FALSE:
-        raise _bad_param("sme", "must be true or false")
+        raise core.bad_param("sme", "must be true or false")
     council = request.args.get("council")
-    council_id = core.query_int("council", 0, minimum=1, maximum=ID_MAX) if council else None
+    council_id = (core.query_int("council", 0, minimum=1, maximum=core.MAX_ID) if council
+                  else None)
     return search.SearchParams(
         q=" ".join(q.split()), status=_enum_param("status", tuple(search.STATUS_FILTERS)),
         region=_enum_param("region", reference.REGIONS),
@@ -582,14 +560,12 @@ def challenges_list() -> Response:
 
 @bp.get(f"/challenges/{CHALLENGE}")
 @core.public
-@_ids_in_range
 def challenges_detail(challenge_id: int) -> Response:
     return jsonify(_detail(service.get_challenge(challenge_id, core.actor())))
 
 
 @bp.get(f"/challenges/{CHALLENGE}/questions")
 @core.public
-@_ids_in_range
 def challenges_questions(challenge_id: int) -> Response:
     challenge = service.get_challenge(challenge_id, core.actor())
     page_number, per_page = core.page_params()
@@ -601,7 +577,6 @@ def challenges_questions(challenge_id: int) -> Response:
 
 @bp.get(f"/questions/{QUESTION}")
 @core.public
-@_ids_in_range
 def challenges_question(question_id: int) -> Response:
     """A question: published ones to anyone who may see the challenge; pending and rejected
     ones only to the asker's supplier and the challenge's councils."""
@@ -622,7 +597,6 @@ def challenges_question(question_id: int) -> Response:
 
 @bp.post(f"/challenges/{CHALLENGE}/questions")
 @core.roles(*SUPPLIER_ROLES, kind="supplier")
-@_ids_in_range
 def challenges_ask(challenge_id: int) -> Response:
     actor = core.require_actor()
     data = core.json_body()
@@ -677,7 +651,6 @@ def challenges_create() -> Response:
 
 @bp.patch(f"/challenges/{CHALLENGE}")
 @core.roles(*EDITORS, kind="council")
-@_ids_in_range
 def challenges_update(challenge_id: int) -> Response:
     actor = core.require_actor()
     data = core.json_body()
@@ -696,7 +669,6 @@ def challenges_update(challenge_id: int) -> Response:
 
 @bp.get(f"/challenges/{CHALLENGE}/problems")
 @core.roles(kind="council")
-@_ids_in_range
 def challenges_problems(challenge_id: int) -> Response:
     challenge = _own_challenge(core.require_actor(), challenge_id)
     status = challenge.status
@@ -754,35 +726,30 @@ def _act(use_case: Callable[..., Any], challenge_id: int, *, reason: bool = Fals
 
 @bp.post(f"/challenges/{CHALLENGE}/submit-for-approval")
 @core.roles(*EDITORS, kind="council")
-@_ids_in_range
 def challenges_submit(challenge_id: int) -> Response:
     return _act(service.submit_for_approval, challenge_id)
 
 
 @bp.post(f"/challenges/{CHALLENGE}/approve")
 @core.roles(OFFICER, kind="council")
-@_ids_in_range
 def challenges_approve(challenge_id: int) -> Response:
     return _act(service.approve, challenge_id)
 
 
 @bp.post(f"/challenges/{CHALLENGE}/return-to-draft")
 @core.roles(OFFICER, kind="council")
-@_ids_in_range
 def challenges_return(challenge_id: int) -> Response:
     return _act(service.return_to_draft, challenge_id, reason=True)
 
 
 @bp.post(f"/challenges/{CHALLENGE}/publish")
 @core.roles(OFFICER, kind="council")
-@_ids_in_range
 def challenges_publish(challenge_id: int) -> Response:
     return _act(service.publish, challenge_id)
 
 
 @bp.post(f"/challenges/{CHALLENGE}/amend")
 @core.roles(*EDITORS, kind="council")
-@_ids_in_range
 def challenges_amend(challenge_id: int) -> Response:
     actor = core.require_actor()
     data = core.json_body()
@@ -797,21 +764,18 @@ def challenges_amend(challenge_id: int) -> Response:
 
 @bp.post(f"/challenges/{CHALLENGE}/withdraw")
 @core.roles(OFFICER, kind="council")
-@_ids_in_range
 def challenges_withdraw(challenge_id: int) -> Response:
     return _act(service.withdraw, challenge_id, reason=True)
 
 
 @bp.post(f"/challenges/{CHALLENGE}/cancel")
 @core.roles(OFFICER, kind="council")
-@_ids_in_range
 def challenges_cancel(challenge_id: int) -> Response:
     return _act(service.cancel, challenge_id, reason=True)
 
 
 @bp.get(f"/council/challenges/{CHALLENGE}/questions")
 @core.roles(kind="council")
-@_ids_in_range
 def challenges_council_questions(challenge_id: int) -> Response:
     actor = core.require_actor()
     status = _enum_param("status", QUESTION_STATUSES)
@@ -826,7 +790,6 @@ def challenges_council_questions(challenge_id: int) -> Response:
 
 @bp.post(f"/questions/{QUESTION}/answer")
 @core.roles(*EDITORS, kind="council")
-@_ids_in_range
 def challenges_answer(question_id: int) -> Response:
     actor = core.require_actor()
     data = core.json_body()
@@ -841,7 +804,6 @@ def challenges_answer(question_id: int) -> Response:
 
 @bp.post(f"/questions/{QUESTION}/reject")
 @core.roles(*EDITORS, kind="council")
-@_ids_in_range
 def challenges_reject(question_id: int) -> Response:
     actor = core.require_actor()
     reason = _reason(actor, question_id=question_id)
@@ -879,7 +841,7 @@ def _responses(ok: int, schema: str, description: str, *errors: int, get: bool =
 
 def _id(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}}
+            "schema": {"type": "integer", "minimum": 1, "maximum": core.MAX_ID}}
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -957,7 +919,7 @@ CHANGES_PROPERTIES: dict[str, Any] = {
                   "description": "CPV 2008 codes of 8 digits from the marketplace's list "
                                  "(replaces the list)"},
     "co_sponsor_ids": {"type": "array", "maxItems": SPONSORS_MAX,
-                       "items": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+                       "items": {"type": "integer", "minimum": 1, "maximum": core.MAX_ID},
                        "description": "Organisation ids of co-sponsoring councils (replaces "
                                       "the list)"},
     "outcomes": {"type": "array", "maxItems": OUTCOMES_MAX,
@@ -1184,7 +1146,7 @@ _LIST_PARAMETERS = [
     _query("budget", "Maximum budget band",
            {"type": "string", "enum": list(BUDGET_KEYS)}),
     _query("council", "Organisation id of a lead or co-sponsoring council",
-           {"type": "integer", "minimum": 1, "maximum": ID_MAX}),
+           {"type": "integer", "minimum": 1, "maximum": core.MAX_ID}),
     _query("sme", "Only challenges suitable for SMEs", {"type": "boolean"}),
     _query("sort", "closing (soonest first, the default), newest or budget (highest first)",
            {"type": "string", "enum": list(search.SORTS)}),

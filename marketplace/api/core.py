@@ -24,6 +24,7 @@ from marketplace.access import ACCESS_ATTR
 from marketplace.errors import problem
 from marketplace.extensions import client_ip
 from marketplace.models import ApiToken, User
+from marketplace.services.errors import NotFound
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +32,12 @@ API_PREFIX = "/api/"
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
+MAX_ID = 2_147_483_647  # PostgreSQL INTEGER
+# What each id in a path names, for its 404. Path converters are plain ints (a bounded
+# converter would make Werkzeug answer 405 for an out-of-range id on a path with several
+# methods), so the access rules below check the range.
+PATH_IDS = {"challenge_id": "Challenge", "question_id": "Question", "bid_id": "Bid",
+            "supplier_id": "Supplier"}
 
 
 class ApiError(Exception):
@@ -122,6 +129,14 @@ def _check_scope() -> None:
                                                     'error="insufficient_scope"'})
 
 
+def _check_path_ids(values: dict[str, Any]) -> None:
+    """A 404 for an id in the path that cannot exist (0, or too big for the database), before
+    any query sees it."""
+    for name, value in values.items():
+        if name.endswith("_id") and isinstance(value, int) and not 1 <= value <= MAX_ID:
+            raise NotFound(f"{PATH_IDS.get(name, 'Object')} not found")
+
+
 # Access rules (the same vocabulary as marketplace.access; a test walks every route) -----------
 
 def _mark(view: Callable[..., Any], rule: str) -> None:
@@ -137,6 +152,7 @@ def public(view: F) -> F:
         if g.get("api_token_problem"):
             raise unauthorised()
         _check_scope()
+        _check_path_ids(kwargs)
         return view(*args, **kwargs)
 
     _mark(wrapper, "api:public")
@@ -159,6 +175,7 @@ def roles(*allowed: str, kind: str | None = None) -> Callable[[F], F]:
                                    "You are not a member of an organisation")
                 if allowed and not user.has_role(*allowed):
                     raise ApiError(403, "Your roles do not allow this")
+            _check_path_ids(kwargs)
             return view(*args, **kwargs)
 
         if not allowed and kind is None:
@@ -336,6 +353,12 @@ def parse_datetime(value: str) -> datetime | None:
         return None
 
 
+def bad_param(name: str, detail: str) -> ApiError:
+    """A 400 problem naming a query parameter and what is wrong with it."""
+    return ApiError(400, f"The '{name}' parameter {detail}",
+                    errors=[{"field": name, "detail": detail}])
+
+
 def query_int(name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
     """An integer query parameter; a 400 problem when it is not one or out of range."""
     raw = request.args.get(name)
@@ -344,13 +367,11 @@ def query_int(name: str, default: int, *, minimum: int = 1, maximum: int | None 
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, f"The '{name}' parameter must be a whole number",
-                       errors=[{"field": name, "detail": "must be a whole number"}]) from None
+        raise bad_param(name, "must be a whole number") from None
     if value < minimum or (maximum is not None and value > maximum):
         bound = f"between {minimum} and {maximum}" if maximum is not None else (
             f"{minimum} or more")
-        raise ApiError(400, f"The '{name}' parameter must be {bound}",
-                       errors=[{"field": name, "detail": f"must be {bound}"}])
+        raise bad_param(name, f"must be {bound}")
     return value
 
 

@@ -25,11 +25,9 @@ from marketplace.api.suppliers import (
     NOT_MODIFIED,
     STRING_OR_NULL,
     TOKEN_ONLY,
-    bad_query,
     errors,
     id_parameter,
     json_content,
-    known_id,
     query_choice,
     query_region,
 )
@@ -107,7 +105,7 @@ def _weights() -> Weights | None:
     if not sent:
         return None
     if not any(values.values()):
-        raise bad_query("weight_capability", "At least one weight must be more than 0")
+        raise core.bad_param("weight_capability", "At least one weight must be more than 0")
     return Weights(*(values[name] / 100 for name in COMPONENTS))
 
 
@@ -117,7 +115,6 @@ def matches_suggested_suppliers(challenge_id: int):
     """The listed suppliers that best fit the challenge, best first, for the lead council's
     challenge owners and procurement officers (another council's challenge is not found; a
     co-sponsor is refused)."""
-    known_id(challenge_id, "Challenge")
     filters = SuggestionFilters(
         region=query_region(), size=query_choice("size", SIZE_LABELS),
         certification=query_choice("certification",

@@ -32,7 +32,7 @@ from marketplace.models import (
     SupplierProfile,
 )
 from marketplace.services import suppliers as service
-from marketplace.services.errors import NotFound, ValidationFailed
+from marketplace.services.errors import ValidationFailed
 from marketplace.services.suppliers import (
     CaseStudyInput,
     CertificationInput,
@@ -42,18 +42,9 @@ from marketplace.services.suppliers import (
 
 # Shared input helpers -------------------------------------------------------------------------
 
-MAX_ID = 2_147_483_647  # PostgreSQL INTEGER
-# Ids in paths are plain ints, checked by each view with ``known_id``: a bounded converter
-# would make Werkzeug answer 405 for an out-of-range id on a path with several methods.
+MAX_ID = core.MAX_ID
+# Ids in paths are plain ints; the access rules check their range (``core.PATH_IDS``).
 ID = "int"
-
-
-def known_id(value: int, what: str) -> int:
-    """An id from the path that could exist; a 404 problem otherwise (before the database
-    sees a number too big for it)."""
-    if not 1 <= value <= MAX_ID:
-        raise NotFound(f"{what} not found")
-    return value
 
 
 def id_parameter(name: str, what: str) -> dict[str, Any]:
@@ -101,19 +92,14 @@ def read_body(allowed: Iterable[str]) -> tuple[dict[str, Any], core.Fields]:
     return data, fields
 
 
-def bad_query(name: str, detail: str) -> core.ApiError:
-    return core.ApiError(400, f"The '{name}' parameter {detail}",
-                         errors=[{"field": name, "detail": detail}])
-
-
 def query_text(name: str, max_length: int) -> str:
     """A text query parameter ("" when absent); a 400 problem when it is unusable."""
     value = request.args.get(name) or ""
     problem = bad_text(value)
     if problem:
-        raise bad_query(name, problem)
+        raise core.bad_param(name, problem)
     if len(value) > max_length:
-        raise bad_query(name, f"must be {max_length:,} characters or fewer")
+        raise core.bad_param(name, f"must be {max_length:,} characters or fewer")
     return value
 
 
@@ -125,7 +111,7 @@ def query_choice(name: str, choices: Iterable[str]) -> str | None:
     options = list(choices)
     if value not in options:
         shown = ", ".join(options[:8]) + (", ..." if len(options) > 8 else "")
-        raise bad_query(name, f"must be one of: {shown}")
+        raise core.bad_param(name, f"must be one of: {shown}")
     return value
 
 
@@ -136,7 +122,7 @@ def query_region(name: str = "region") -> str | None:
         return None
     region = reference.normalise_region(value)
     if region is None:
-        raise bad_query(name, "must be an ITL1 region, like North West or Wales, or UK-wide")
+        raise core.bad_param(name, "must be an ITL1 region, like North West or Wales, or UK-wide")
     return region
 
 
@@ -306,7 +292,7 @@ def suppliers_index():
 @core.public
 def suppliers_detail(supplier_id: int):
     """A listed supplier's public profile (its own people may see it before it is listed)."""
-    profile = service.public_profile(known_id(supplier_id, "Supplier"), core.actor())
+    profile = service.public_profile(supplier_id, core.actor())
     return public_json(profile, service.uk_today())
 
 
