@@ -161,6 +161,10 @@ class Challenge(Base):
     withdrawn_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
+    # Background notices (marketplace.services.notices): when the council team was told the
+    # deadline passed and the bids can be opened, and when the final award was announced.
+    deadline_notified_at: Mapped[datetime | None]
+    award_final_notified_at: Mapped[datetime | None]
 
     search_text: Mapped[str] = mapped_column(Text, default="")
 

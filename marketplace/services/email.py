@@ -9,7 +9,7 @@ from email.utils import make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, g, has_request_context, render_template
+from flask import current_app, render_template
 from sqlalchemy import select
 
 from marketplace.extensions import db
@@ -44,8 +44,10 @@ def queue_email(to: str, template: str, **context: Any) -> OutboxEmail:
         to_address=to, subject=subject.removeprefix("Subject:").strip(), body_text=body.strip()
     )
     db.session.add(message)
-    if has_request_context():
-        g.mail_queued = True
+    if smtp_configured():
+        from marketplace import jobs
+
+        jobs.enqueue("deliver_emails")  # once the transaction commits
     return message
 
 
