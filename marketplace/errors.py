@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from marketplace.extensions import db
+from marketplace.extensions import db, login_manager
 from marketplace.services.errors import NotFound, PermissionDenied, ServiceError
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,27 @@ def error_response(status: int, detail: str | None = None) -> Response | tuple[s
     return render_template(template, status=status, title=title, detail=detail), status
 
 
+def _close_database_session(app: Flask) -> None:
+    """End each request's database session without turning a lost connection into a 500.
+
+    The page may already be rendered when the server goes away (a PostgreSQL restart): the
+    rollback that ends the session then fails. Runs before Flask-SQLAlchemy's own teardown
+    (registered later), which then finds nothing left to close."""
+
+    @app.teardown_appcontext
+    def _remove_session(exc: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except DBAPIError as err:
+            log.warning("database connection lost while ending the session: %s",
+                        type(err).__name__)
+            with contextlib.suppress(DBAPIError):
+                db.session.remove()
+
+
 def register_error_handlers(app: Flask) -> None:
+    _close_database_session(app)
+
     @app.errorhandler(NotFound)
     def _not_found(err: NotFound):  # type: ignore[no-untyped-def]
         db.session.rollback()
@@ -98,11 +119,29 @@ def register_error_handlers(app: Flask) -> None:
             return response[0], 405, {"Allow": ", ".join(err.valid_methods or [])}
         return response
 
+    @app.errorhandler(IntegrityError)
+    def _integrity(err: IntegrityError):  # type: ignore[no-untyped-def]
+        # A database constraint refused the change (two people doing the same thing at once
+        # that the use case did not expect): nothing was stored, and it is not an outage.
+        log.warning("change refused by a database constraint: %s",
+                    str(getattr(err, "orig", err)).splitlines()[0][:200])
+        with contextlib.suppress(DBAPIError):
+            db.session.rollback()
+        return error_response(409, "This change clashed with another made at the same time, "
+                                   "so nothing was saved. Reload the page and try again.")
+
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
     def _database(err: Exception):  # type: ignore[no-untyped-def]
         log.error("database unavailable: %s", type(err).__name__)
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except DBAPIError:
+            with contextlib.suppress(DBAPIError):
+                db.session.close()
+        # The page is rendered as for a signed-out visitor: loading the user (or their roles
+        # for the menu) would need the database that just failed.
+        g._login_user = login_manager.anonymous_user()
         response = error_response(503, "The database is not answering. Try again shortly.")
         if isinstance(response, tuple):
             return response[0], 503, {"Retry-After": "30"}
