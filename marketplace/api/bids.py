@@ -431,12 +431,10 @@ def bids_council_list(challenge_id: int):
     is opened through ``open_bid_for_council`` (audited as ``bid.opened``)."""
     actor = core.require_actor()
     number, per_page = core.page_params()
-    bids = service.bids_for_council(actor, challenge_id)  # refuses (and audits) otherwise
-    page = core.Page(number, per_page, len(bids))
-    items = []
-    for listed in bids[page.offset:page.offset + per_page]:
-        bid, version = service.open_bid_for_council(actor, listed.id)
-        items.append(council_json(bid, version))
+    # Refuses (and audits) when the bids are not open to this person.
+    total, items = service.open_bids_for_council(
+        actor, challenge_id, (number - 1) * per_page, per_page, council_json)
+    page = core.Page(number, per_page, total)
     return core.paged(items, page, challenge_id=challenge_id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from marketplace.extensions import db
 from marketplace.models import AllowedDomain, Organisation, OrgStatus, User, utcnow
@@ -122,7 +123,9 @@ def users(actor: User, q: str | None = None, limit: int = 200) -> list[User]:
     if q:
         needle = f"%{q.strip().lower()}%"
         stmt = stmt.where(or_(User.email.like(needle), func.lower(User.full_name).like(needle)))
-    return list(db.session.scalars(stmt.order_by(User.email).limit(limit)))
+    # The list shows each person's organisation: one query for all of them, not one each.
+    return list(db.session.scalars(stmt.order_by(User.email).limit(limit)
+                                   .options(selectinload(User.organisation))))
 
 
 def _user(actor: User, user_id: int) -> User:

@@ -105,10 +105,13 @@ def visible_to(user: User | None, challenge: Challenge) -> bool:
 def get_challenge(challenge_id: int, user: User | None = None, *, for_update: bool = False
                   ) -> Challenge:
     """A challenge the user may see, or NotFound (drafts of other councils do not 'exist')."""
-    stmt = select(Challenge).where(Challenge.id == challenge_id)
     if for_update:
-        stmt = stmt.with_for_update()
-    challenge = db.session.scalar(stmt)
+        challenge = db.session.scalar(
+            select(Challenge).where(Challenge.id == challenge_id).with_for_update())
+    else:
+        # From the session when this request already loaded it (views and the services they
+        # call each look the challenge up): no second load of the row and its child rows.
+        challenge = db.session.get(Challenge, challenge_id)
     if challenge is None or not visible_to(user, challenge):
         raise NotFound("Challenge not found")
     return challenge

@@ -43,6 +43,7 @@ from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from sqlalchemy import Integer, String, func, literal_column, or_, select, union_all
+from sqlalchemy.orm import selectinload
 
 from marketplace import reference
 from marketplace.extensions import db
@@ -263,14 +264,43 @@ def build_releases(chosen: list[Event]) -> list[dict[str, Any]]:
     """The releases of these events, in the same order (challenges loaded once each)."""
     ids = sorted({e.challenge_id for e in chosen})
     challenges = {c.id: c for c in db.session.scalars(
-        select(Challenge).where(Challenge.id.in_(ids)))} if ids else {}
-    facts: dict[int, _Facts] = {}
-    releases = []
-    for event in chosen:
-        if event.challenge_id not in facts:
-            facts[event.challenge_id] = _Facts(challenges[event.challenge_id])
-        releases.append(facts[event.challenge_id].release(event))
-    return releases
+        select(Challenge).where(Challenge.id.in_(ids))
+        .options(selectinload(Challenge.amendments)))} if ids else {}
+    facts = {cid: _Facts(challenge) for cid, challenge in challenges.items()}
+    _preload(facts)
+    return [facts[event.challenge_id].release(event) for event in chosen]
+
+
+def _preload(facts: dict[int, _Facts]) -> None:
+    """Fill the per-challenge facts every release reads (published answers, tenderers) with
+    one query each for all the challenges, instead of one per challenge."""
+    if not facts:
+        return
+    ids = list(facts)
+    answered: dict[int, list[datetime]] = {cid: [] for cid in ids}
+    for cid, at in db.session.execute(
+            select(ClarificationQuestion.challenge_id, ClarificationQuestion.answered_at)
+            .where(ClarificationQuestion.challenge_id.in_(ids),
+                   ClarificationQuestion.status == QuestionStatus.PUBLISHED.value)):
+        if at is not None:
+            answered[cid].append(at)
+    tenderers: dict[int, list[_Tenderer]] = {cid: [] for cid in ids}
+    for row in db.session.execute(_tenderers_query(Bid.challenge_id.in_(ids))):
+        tenderers[row[4]].append(_Tenderer(row[0], row[1], row[2], row[3] in SME_SIZES))
+    for cid, fact in facts.items():
+        fact.__dict__["answered"] = answered[cid]
+        fact.__dict__["tenderers"] = tenderers[cid]
+
+
+def _tenderers_query(where: Any) -> Any:
+    """Organisation id, name, company number, size and challenge id of the bids that counted
+    at the deadline (submitted, not withdrawn), in the order received."""
+    return (select(Organisation.id, Organisation.name, SupplierProfile.companies_house_number,
+                   SupplierProfile.size, Bid.challenge_id)
+            .select_from(Bid).join(Organisation, Organisation.id == Bid.supplier_id)
+            .outerjoin(SupplierProfile, SupplierProfile.organisation_id == Organisation.id)
+            .where(where, Bid.submitted_at.is_not(None), Bid.withdrawn_at.is_(None))
+            .order_by(Bid.submitted_at, Bid.id))
 
 
 def releases_for(challenge: Challenge, now: datetime) -> list[dict[str, Any]]:
@@ -312,13 +342,7 @@ class _Facts:
         """The organisations whose bids counted at the deadline (submitted, not withdrawn:
         nothing can change after it), in the order received. Names and sizes only."""
         rows = db.session.execute(
-            select(Organisation.id, Organisation.name, SupplierProfile.companies_house_number,
-                   SupplierProfile.size)
-            .select_from(Bid).join(Organisation, Organisation.id == Bid.supplier_id)
-            .outerjoin(SupplierProfile, SupplierProfile.organisation_id == Organisation.id)
-            .where(Bid.challenge_id == self.challenge.id, Bid.submitted_at.is_not(None),
-                   Bid.withdrawn_at.is_(None))
-            .order_by(Bid.submitted_at, Bid.id)).all()
+            _tenderers_query(Bid.challenge_id == self.challenge.id)).all()
         return [_Tenderer(r[0], r[1], r[2], r[3] in SME_SIZES) for r in rows]
 
     @cached_property
