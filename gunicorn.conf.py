@@ -10,8 +10,11 @@ worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = 200
+# A recycled worker loses its per-process caches (the search vocabularies, rebuilt from every
+# listed text on first use, and the catch-up state of the match index), so recycle rarely:
+# at 200 requests/s over 4 workers, 2,000 requests meant a rebuild every few seconds.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "50000"))
+max_requests_jitter = max_requests // 10
 # Build the app once, then fork: workers share memory; open connections are made per worker
 # (SQLAlchemy's pool is created lazily, after the fork).
 preload_app = True

@@ -87,6 +87,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from govuk_frontend_wtf.main import WTFormsHelpers
 
     WTFormsHelpers(app)
+    from marketplace import caching, page_cache
+
+    caching.init_app(app)
+    page_cache.init_app(app)  # after Talisman, whose before-request hook makes the nonce
     _configure_login(app)
     _register_blueprints(app)
     _register_headers(app)
@@ -101,16 +105,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
 
-    @app.teardown_request
-    def _deliver_mail(exc: BaseException | None) -> None:
-        # Deliver email queued by this request when SMTP is configured. The outbox keeps
-        # anything that fails for a retry (`flask send-emails`).
-        from flask import g
+    # Background jobs (email delivery and the rest): on Redis with RQ when REDIS_URL is set,
+    # else in this process after the request.
+    from marketplace import jobs
 
-        if exc is None and g.get("mail_queued") and app.config.get("MAIL_SERVER"):
-            from marketplace.services.email import deliver_outbox
-
-            deliver_outbox(limit=20)
+    jobs.init_app(app)
 
     return app
 

@@ -61,6 +61,37 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        seconds = float(value) if value else default
+    except ValueError as exc:
+        raise ConfigError(f"Expected a number of seconds, not {value!r}") from exc
+    if seconds <= 0:
+        raise ConfigError(f"Expected a positive number of seconds, not {value!r}")
+    return seconds
+
+
+def _engine_options(url: str, env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """SQLAlchemy engine options: a dead connection is found before use (pre-ping) and, on
+    PostgreSQL, an unreachable server fails a request within seconds (connect timeout) and a
+    runaway statement is stopped (statement timeout, off unless DATABASE_STATEMENT_TIMEOUT_MS
+    is set), so the error page answers instead of the worker hanging."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        connect_args: dict[str, Any] = {
+            "connect_timeout": int(_seconds(env.get("DATABASE_CONNECT_TIMEOUT_SECONDS"), 3))}
+        statement_ms = (env.get("DATABASE_STATEMENT_TIMEOUT_MS") or "").strip()
+        if statement_ms:
+            if not statement_ms.isdigit():
+                raise ConfigError("DATABASE_STATEMENT_TIMEOUT_MS must be a whole number of "
+                                  f"milliseconds, not {statement_ms!r}")
+            connect_args["options"] = f"-c statement_timeout={int(statement_ms)}"
+        options["connect_args"] = connect_args
+        # A request waits at most this long for a free pooled connection.
+        options["pool_timeout"] = _seconds(env.get("DATABASE_POOL_TIMEOUT_SECONDS"), 10)
+    return options
+
+
 def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask configuration from the environment and optional overrides."""
     env = os.environ
@@ -95,7 +126,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "ENV_NAME": profile,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, env),
         "REDIS_URL": redis_url,
         "SERVICE_NAME": env.get("SERVICE_NAME", "Council Innovation Marketplace"),
         "SERVICE_PHASE": env.get("SERVICE_PHASE", "Beta"),
@@ -142,6 +173,13 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
+        # Redis down: each process keeps enforcing the same limits in its own memory (and
+        # checks Redis again with a back-off); a dead or hung Redis costs milliseconds.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": {
+            "socket_connect_timeout": _seconds(env.get("REDIS_TIMEOUT_SECONDS"), 0.25),
+            "socket_timeout": _seconds(env.get("REDIS_TIMEOUT_SECONDS"), 0.25),
+        },
         # Mail
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(env.get("MAIL_PORT", 25)),
@@ -156,6 +194,21 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # root, in UPLOAD_FOLDER or the instance folder's "uploads".
         "MAX_CONTENT_LENGTH": 11 * 1024 * 1024,
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or None,
+        # Shared cache of public data (search results, facets, supplier rankings; see
+        # marketplace/caching.py): Redis when REDIS_URL is set, else one per process. Never
+        # pages. A cache that fails is skipped, never an error.
+        "CACHE_TYPE": env.get("CACHE_TYPE") or ("RedisCache" if redis_url else "SimpleCache"),
+        "CACHE_REDIS_URL": env.get("CACHE_REDIS_URL") or redis_url,
+        "CACHE_KEY_PREFIX": env.get("CACHE_KEY_PREFIX", "marketplace:cache:"),
+        "CACHE_DEFAULT_TIMEOUT": int(env.get("CACHE_DEFAULT_TIMEOUT", 60)),
+        "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        # Seconds a public search result or facet list may be served from the cache.
+        "PUBLIC_CACHE_SECONDS": int(env.get("PUBLIC_CACHE_SECONDS", 30)),
+        # Seconds a public challenge page may be served whole to visitors who are not signed
+        # in (marketplace/page_cache.py; 0 turns it off).
+        "PAGE_CACHE_SECONDS": int(env.get("PAGE_CACHE_SECONDS", 30)),
+        # Seconds a suggested-supplier ranking may be served from the cache.
+        "SUGGESTIONS_CACHE_SECONDS": int(env.get("SUGGESTIONS_CACHE_SECONDS", 300)),
         "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
     }
@@ -169,4 +222,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
             }
         )
     config.update(overrides)
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        # The options follow the database actually used (tests override the URL).
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(
+            config["SQLALCHEMY_DATABASE_URI"], env)
     return config

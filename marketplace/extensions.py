@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -18,6 +19,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 talisman = Talisman()
+# Shared cache of public data (see marketplace.caching; configured by the CACHE_* settings).
+cache = Cache()
 
 
 def client_ip() -> str:

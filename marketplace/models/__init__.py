@@ -61,7 +61,12 @@ from marketplace.models.suppliers import (
     SupplierProfile,
 )
 
+# Indexes the migrations keep on PostgreSQL only (pg_trgm GIN indexes for keyword search;
+# SQLite has no equivalent). The models-match-migrations check, and autogenerate, skip them.
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_challenge_search_trgm", "ix_supplier_profile_search_trgm"})
+
 __all__ = [
+    "POSTGRESQL_ONLY_INDEXES",
     "ApiToken",
     "TokenScope",
     "DEFAULT_SCORE_DESCRIPTIONS",

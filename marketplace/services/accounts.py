@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from marketplace import security
 from marketplace.extensions import db
@@ -307,8 +308,10 @@ def session_user(user_id: str, raw_token: str | None) -> User | None:
     """The user of a live session, or None when the session was revoked or never existed."""
     if not raw_token:
         return None
+    # The person comes in the same query: every signed-in request asks.
     row = db.session.scalar(
-        select(UserSession).where(UserSession.token_hash == security.digest(raw_token))
+        select(UserSession).options(joinedload(UserSession.user))
+        .where(UserSession.token_hash == security.digest(raw_token))
     )
     if row is None or row.revoked_at is not None or str(row.user_id) != str(user_id):
         return None

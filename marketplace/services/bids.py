@@ -13,15 +13,17 @@ import hashlib
 import io
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from marketplace.extensions import db
 from marketplace.models import (
@@ -48,6 +50,8 @@ from marketplace.services.errors import (
 )
 from marketplace.services.uow import transactional
 
+T = TypeVar("T")
+
 BIDDER_ROLES = (Role.BIDDER.value, Role.ORG_ADMIN.value)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 10
@@ -70,7 +74,10 @@ def _require_bidder(actor: User) -> None:
 
 def _own_bid(actor: User, bid_id: int, *, lock: bool = False) -> Bid:
     _require_bidder(actor)
-    stmt = select(Bid).where(Bid.id == bid_id)
+    # The challenge's child rows (criteria, stages, sponsors...) load when a page reads them,
+    # not all six with every bid: most bid pages read one or two, some none.
+    stmt = select(Bid).where(Bid.id == bid_id).options(
+        joinedload(Bid.challenge).lazyload("*"))
     if lock:
         stmt = stmt.with_for_update(of=Bid)
     bid = db.session.scalar(stmt)
@@ -109,9 +116,13 @@ def get_own_bid(actor: User, bid_id: int) -> Bid:
 def bids_for_supplier(actor: User) -> list[Bid]:
     """Every bid of the actor's organisation, newest first."""
     _require_bidder(actor)
+    # The lists show each challenge's title, dates, state and lead council: not its child
+    # rows (criteria, stages...), which a challenge otherwise loads with it.
     return list(db.session.scalars(
         select(Bid).where(Bid.supplier_id == actor.organisation_id)
-        .order_by(Bid.created_at.desc())))
+        .order_by(Bid.created_at.desc())
+        .options(joinedload(Bid.challenge).options(
+            lazyload("*"), selectinload(Challenge.lead_council)))))
 
 
 def start_bid(actor: User, challenge_id: int) -> Bid:
@@ -536,7 +547,35 @@ def bids_for_council(actor: User, challenge_id: int) -> list[Bid]:
     _council_access(actor, challenge, "list bids")
     return list(db.session.scalars(
         select(Bid).where(Bid.challenge_id == challenge.id, Bid.submitted_at.is_not(None),
-                          Bid.withdrawn_at.is_(None)).order_by(Bid.submitted_at)))
+                          Bid.withdrawn_at.is_(None)).order_by(Bid.submitted_at)
+        .options(selectinload(Bid.supplier))))
+
+
+def submitted_versions(bids: list[Bid]) -> dict[int, BidVersion]:
+    """Each bid's last submitted version, by bid id, in one query."""
+    if not bids:
+        return {}
+    return {v.bid_id: v for v in db.session.scalars(
+        select(BidVersion).join(Bid, Bid.id == BidVersion.bid_id)
+        .where(Bid.id.in_([b.id for b in bids]),
+               BidVersion.number == Bid.submitted_version))}
+
+
+@transactional
+def open_bids_for_council(actor: User, challenge_id: int, offset: int, limit: int,
+                          render: Callable[[Bid, BidVersion], T]) -> tuple[int, list[T]]:
+    """The number of submitted bids and one slice of them, each with its last submitted
+    version passed through ``render``, for the challenge's procurement officers after the
+    deadline: like ``open_bid_for_council`` for each bid of the slice (each opening is
+    audited), in a few queries for the whole slice. ``render`` runs before the commit, which
+    expires the loaded rows."""
+    bids = bids_for_council(actor, challenge_id)
+    chosen = bids[offset:offset + limit]
+    versions = submitted_versions(chosen)
+    audit.record_many("bid.opened", Bid.__tablename__,
+                      {bid.id: {"version": versions[bid.id].number} for bid in chosen},
+                      actor=actor, organisation=actor.organisation_id)
+    return len(bids), [render(bid, versions[bid.id]) for bid in chosen]
 
 
 @transactional

@@ -9,6 +9,7 @@ serve a stale index.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -17,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import Flask, current_app
 from rapidfuzz import fuzz, process
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import defer, lazyload, selectinload
 
-from marketplace import reference
+from marketplace import caching, reference
 from marketplace.extensions import db
 from marketplace.models import (
     Challenge,
@@ -31,6 +33,8 @@ from marketplace.models import (
     OrgKind,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 20
 WORD_RE = re.compile(r"[a-z0-9]+")
@@ -137,6 +141,24 @@ def _published_fingerprint() -> Select[Any]:
 
 
 VOCABULARY = Vocabulary(_published_texts, _published_fingerprint)
+
+
+def preload_vocabularies(app: Flask) -> None:
+    """Build the challenge and supplier-directory vocabularies before gunicorn forks its
+    workers (``preload_app``), so each starts with them. Failing here only means the first
+    search builds them."""
+    from marketplace.services import suppliers
+
+    try:
+        with app.app_context():
+            try:
+                VOCABULARY.words()
+                suppliers.VOCABULARY.words()
+            finally:
+                db.session.remove()
+                db.engine.dispose()  # no connection may be shared with the workers
+    except Exception:
+        log.exception("could not build the search vocabularies at start-up")
 
 
 def query_words(q: str) -> list[str]:
@@ -262,11 +284,18 @@ def _page_ids(stmt: Select[tuple[Challenge]], params: SearchParams, now: datetim
     return [row[0] for row in rows], (rows[0][1] if rows else None)
 
 
-def search(params: SearchParams, now: datetime | None = None, per_page: int = PAGE_SIZE
-           ) -> SearchPage:
-    """One page of published challenges matching the parameters (``per_page`` of them: the
-    pages show 20, the API lets callers choose)."""
-    now = now or utcnow()
+@dataclass(frozen=True)
+class _Found:
+    """What a search found, without the rows: small enough to cache."""
+
+    ids: list[int]
+    total: int
+    page: int
+    pages: int
+    corrections: dict[str, list[str]]
+
+
+def _find(params: SearchParams, now: datetime, per_page: int) -> _Found:
     stmt, corrections = build_query(params, now)
     page = max(1, params.page)
     ids, total = _page_ids(stmt, params, now, page, per_page)
@@ -278,13 +307,96 @@ def search(params: SearchParams, now: datetime | None = None, per_page: int = PA
         page = min(page, last)
         ids = _page_ids(stmt, params, now, page, per_page)[0] if total else []
     pages = max(1, math.ceil(total / per_page))
+    return _Found(ids, total, page, pages, corrections)
+
+
+def search(params: SearchParams, now: datetime | None = None, per_page: int = PAGE_SIZE
+           ) -> SearchPage:
+    """One page of published challenges matching the parameters (``per_page`` of them: the
+    pages show 20, the API lets callers choose).
+
+    Without an explicit ``now``, what was found (ids, total, corrections: never the rows) is
+    shared through the cache, keyed by the parameters and :func:`time_window`; the rows are
+    always loaded fresh, so what a page shows about each challenge is current."""
+    if now is None and caching.enabled():
+        now = utcnow()
+        key = f"search:{time_window(now)}:{caching.digest(params, per_page)}"
+        found = caching.get(key)
+        if caching.missing(found):
+            found = _find(params, now, per_page)
+            caching.put(key, found, _cache_seconds())
+    else:
+        found = _find(params, now or utcnow(), per_page)
+    ids = found.ids
     # The list shows the lead council only; the statement's other parts are not loaded.
     loaded = {c.id: c for c in db.session.scalars(
         select(Challenge).where(Challenge.id.in_(ids))
         .options(lazyload("*"), selectinload(Challenge.lead_council)))} if ids else {}
     items = [loaded[i] for i in ids if i in loaded]
-    return SearchPage(items=items, total=total, page=page, pages=pages, params=params,
-                      corrections=corrections)
+    return SearchPage(items=items, total=found.total, page=found.page, pages=found.pages,
+                      params=params, corrections=found.corrections)
+
+
+# Caching -------------------------------------------------------------------------------------
+
+def _cache_seconds() -> int:
+    return int(current_app.config.get("PUBLIC_CACHE_SECONDS", 30))
+
+
+def next_change(now: datetime) -> datetime | None:
+    """The next moment after ``now`` when the published challenges' time-derived state
+    changes: a scheduled publication, a submission deadline (open -> closed), the end of a
+    standstill (-> awarded) or a clarification deadline (questions close). Until then, a
+    search or a public page gives the same answer (the data being the same). One statement of
+    four look-ups."""
+    published = Challenge.published_at.is_not(None)
+    row = db.session.execute(select(
+        select(func.min(Challenge.published_at))
+        .where(Challenge.published_at > now).scalar_subquery(),
+        select(func.min(Challenge.submission_deadline))
+        .where(published, Challenge.submission_deadline > now).scalar_subquery(),
+        select(func.min(Challenge.awarded_at))
+        .where(published, Challenge.awarded_at > now).scalar_subquery(),
+        select(func.min(Challenge.clarification_deadline))
+        .where(published, Challenge.clarification_deadline > now).scalar_subquery(),
+    )).one()
+    return min((at for at in row if at is not None), default=None)
+
+
+def time_window(now: datetime) -> str:
+    """A key part naming the data and the time window ``now`` is in: the challenges' cache
+    version (new whenever public challenge data changes) and the next time-derived change
+    (see :func:`next_change`). An entry keyed by it is right for as long as it is used:
+    once a deadline passes, the window, and so the key, changes."""
+    version = caching.version(caching.CHALLENGES)
+    key = f"search:next:{version}"
+    found = caching.get(key)
+    if caching.missing(found) or (found != "never" and found <= now):
+        upcoming = next_change(now)
+        found = upcoming if upcoming is not None else "never"
+        seconds = 300 if upcoming is None else (upcoming - now).total_seconds()
+        caching.put(key, found, max(1, min(300, math.ceil(seconds))))
+    label = found if found == "never" else found.isoformat()
+    return f"{version}:{label}"
+
+
+@dataclass(frozen=True)
+class CouncilChoice:
+    """A council in the list filter (id and name only: cacheable)."""
+
+    id: int
+    name: str
+
+
+def council_choices() -> list[CouncilChoice]:
+    """:func:`councils_with_challenges` as (id, name), shared through the cache."""
+    def compute() -> list[CouncilChoice]:
+        return [CouncilChoice(c.id, c.name) for c in councils_with_challenges(now)]
+
+    now = utcnow()
+    if not caching.enabled():
+        return compute()
+    return caching.cached(f"search:councils:{time_window(now)}", compute, _cache_seconds())
 
 
 def search_all(params: SearchParams, limit: int, now: datetime | None = None

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from marketplace import caching
 from marketplace.extensions import db
 from marketplace.matching import Match, Weights
 from marketplace.models import (
@@ -30,6 +32,7 @@ from marketplace.services import challenges as challenge_service
 from marketplace.services import suppliers as supplier_service
 from marketplace.services.email import absolute_url, queue_email
 from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.services.suppliers import uk_today
 from marketplace.services.uow import transactional
 
 EDITORS = challenge_service.EDITORS
@@ -130,13 +133,7 @@ def suggest_suppliers(actor: User, challenge_id: int, filters: SuggestionFilters
         raise Conflict(f"This challenge was {status.value}, so no suppliers are suggested")
     filters = filters or SuggestionFilters()
     weights = weights or Weights()
-    only = _certified_ids(filters)
-    regions = [filters.region] if filters.region else None
-    sizes = [filters.size] if filters.size else None
-    with matching.using_index() as index:
-        considered = index.count(only=only, regions=regions, sizes=sizes)
-        matches = index.rank(matching.challenge_input(challenge), top=top, weights=weights,
-                             only=only, regions=regions, sizes=sizes) if considered else []
+    considered, matches = _ranking(challenge, filters, weights, top)
     ids = [int(m.id) for m in matches]
     names = dict(db.session.execute(
         select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all()
@@ -146,6 +143,47 @@ def suggest_suppliers(actor: User, challenge_id: int, filters: SuggestionFilters
              for m in matches if int(m.id) in names]
     return SuggestionPage(challenge=challenge, items=items, filters=filters, weights=weights,
                           considered=considered, can_invite=status == ChallengeStatus.OPEN)
+
+
+def _rank(challenge: Challenge, filters: SuggestionFilters, weights: Weights, top: int
+          ) -> tuple[int, list[Match]]:
+    """How many suppliers were considered and the best ``top`` of them."""
+    only = _certified_ids(filters)
+    regions = [filters.region] if filters.region else None
+    sizes = [filters.size] if filters.size else None
+    with matching.using_index() as index:
+        considered = index.count(only=only, regions=regions, sizes=sizes)
+        matches = index.rank(matching.challenge_input(challenge), top=top, weights=weights,
+                             only=only, regions=regions, sizes=sizes) if considered else []
+    return considered, matches
+
+
+def _ranking(challenge: Challenge, filters: SuggestionFilters, weights: Weights, top: int
+             ) -> tuple[int, list[Match]]:
+    """:func:`_rank`, shared through the cache. The key holds everything the ranking reads:
+    the challenge and when it last changed (and the challenges' cache version, which also
+    moves when only its child rows change), the match index revision and vocabulary (every
+    supplier profile change bumps the revision), the filters, weights and size, and the day
+    (certifications expire). Invitations and names are not cached: they are read each time."""
+    if not caching.enabled():
+        return _rank(challenge, filters, weights, top)
+    state = matching.read_state()
+    key = "suggestions:" + caching.digest(
+        caching.version(caching.SUPPLIERS), caching.version(caching.CHALLENGES),
+        challenge.id, challenge.updated_at, state.revision, state.vocabulary_changed_at,
+        filters, weights, top, uk_today())
+    found = caching.get(key)
+    if not caching.missing(found):
+        return found  # type: ignore[no-any-return]
+    considered, matches = _rank(challenge, filters, weights, top)
+    process_index = matching._cache()  # noqa: SLF001 - the state this process's index has
+    built = matching.IndexState(process_index.revision, process_index.vocabulary_changed_at)
+    # Store only a ranking made by an index of exactly that state (not one still catching
+    # up, or waiting for a rebuild with a new vocabulary).
+    if built == state:
+        caching.put(key, (considered, matches),
+                    int(current_app.config.get("SUGGESTIONS_CACHE_SECONDS", 300)))
+    return considered, matches
 
 
 # Invitations -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sqlalchemy import Select, String, cast, func, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload, selectinload
 
-from marketplace import reference
+from marketplace import caching, reference
 from marketplace.extensions import db
 from marketplace.matching import Match
 from marketplace.models import (
@@ -32,6 +32,7 @@ from marketplace.models import (
     Certification,
     CertificationKind,
     Challenge,
+    MatchIndexState,
     Organisation,
     OrgKind,
     OrgStatus,
@@ -639,10 +640,13 @@ def _listed_texts() -> Select[Any]:
 
 
 def _listed_fingerprint() -> Select[Any]:
-    # Which profiles are listed (count and ids) and when one last changed.
-    return select(func.count(SupplierProfile.organisation_id),
-                  func.sum(SupplierProfile.organisation_id),
-                  func.max(SupplierProfile.updated_at)).join(Organisation).where(*_listed())
+    # The match index state: every change to a profile's text or to whether it is listed
+    # bumps its revision (see services/matching.py). One row, rather than a scan of every
+    # listed profile on each search.
+    # (Aggregates: one row even before the state row exists.)
+    return select(func.max(MatchIndexState.revision),
+                  func.max(MatchIndexState.vocabulary_changed_at)).where(
+        MatchIndexState.id == matching.STATE_ID)
 
 
 VOCABULARY = search.Vocabulary(_listed_texts, _listed_fingerprint)
@@ -714,8 +718,18 @@ def directory_query(params: DirectoryParams, today: date | None = None
     return stmt, corrections
 
 
-def directory(params: DirectoryParams, today: date | None = None) -> DirectoryPage:
-    """One page (20) of listed suppliers matching the search, by name."""
+@dataclass(frozen=True)
+class _DirectoryFound:
+    """What a directory search found, without the rows: small enough to cache."""
+
+    ids: list[int]
+    total: int
+    page: int
+    pages: int
+    corrections: dict[str, list[str]]
+
+
+def _find(params: DirectoryParams, today: date | None) -> _DirectoryFound:
     stmt, corrections = directory_query(params, today)
     total = db.session.scalar(
         select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
@@ -725,6 +739,29 @@ def directory(params: DirectoryParams, today: date | None = None) -> DirectoryPa
         stmt.with_only_columns(SupplierProfile.organisation_id)
         .order_by(Organisation.name_key, Organisation.id)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    return _DirectoryFound(ids, total, page, pages, corrections)
+
+
+def directory(params: DirectoryParams, today: date | None = None) -> DirectoryPage:
+    """One page (20) of listed suppliers matching the search, by name.
+
+    Without an explicit ``today``, what was found (ids, total, corrections) is shared through
+    the cache, keyed by the parameters, the match index revision (bumped by every change to
+    a profile or to whether it is listed) and the UK date (certifications expire); the
+    profiles themselves are always loaded fresh."""
+    if today is None and caching.enabled():
+        state = matching.read_state()
+        key = "directory:" + caching.digest(
+            caching.version(caching.SUPPLIERS), state.revision, state.vocabulary_changed_at,
+            uk_today(), params)
+        found = caching.get(key)
+        if caching.missing(found):
+            found = _find(params, None)
+            caching.put(key, found, 300)
+    else:
+        found = _find(params, today)
+    ids, total, page, pages, corrections = (
+        found.ids, found.total, found.page, found.pages, found.corrections)
     loaded = {p.organisation_id: p for p in db.session.scalars(
         select(SupplierProfile).where(SupplierProfile.organisation_id.in_(ids))
         .options(lazyload(SupplierProfile.case_studies),

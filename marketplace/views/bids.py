@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from marketplace import access
 from marketplace.extensions import db
@@ -31,6 +32,7 @@ from marketplace.forms.bids import (
 from marketplace.models import (
     BID_STATUS_LABELS,
     Bid,
+    BidAssessment,
     BidAttachment,
     Challenge,
     ChallengeStatus,
@@ -143,6 +145,13 @@ def may_open_bids(challenge: Challenge) -> bool:
 def dashboard():
     now = utcnow()
     bids = service.bids_for_supplier(_actor())
+    # The outcomes of decided bids, read in one query (the labels look each one up).
+    decided = [b.id for b in bids if b.challenge.award_decided_at is not None
+               or b.challenge.no_suitable_supplier_at is not None]
+    # Held until the page is rendered: the session keeps loaded rows only while something
+    # refers to them, and the labels find them there by primary key.
+    assessments = list(db.session.scalars(
+        select(BidAssessment).where(BidAssessment.bid_id.in_(decided)))) if decided else []
     grouped: dict[str, list[Bid]] = {key: [] for key, _heading in GROUPS}
     for bid in bids:
         if bid.challenge.status_at(now) != ChallengeStatus.OPEN:
@@ -151,8 +160,10 @@ def dashboard():
             grouped.get(bid.status_at(now), grouped["draft"]).append(bid)
     groups = [{"key": key, "heading": heading, "items": grouped[key]}
               for key, heading in GROUPS]
-    return render_template("bids/dashboard.html", groups=groups, total=len(bids), now=now,
+    page = render_template("bids/dashboard.html", groups=groups, total=len(bids), now=now,
                            organisation=_actor().organisation)
+    del assessments
+    return page
 
 
 @bp.post("/challenges/<int:challenge_id>/bid")
@@ -390,8 +401,8 @@ def council_list(challenge_id: int):
                                count=service.submitted_count(challenge))
     bids = service.bids_for_council(actor, challenge_id)
     # What counts is each bid's last submitted version, not its working copy.
-    rows = [(bid, next(v for v in bid.versions if v.number == bid.submitted_version))
-            for bid in bids]
+    versions = service.submitted_versions(bids)
+    rows = [(bid, versions[bid.id]) for bid in bids]
     return render_template("bids/council_list.html", challenge=challenge, rows=rows)
 
 

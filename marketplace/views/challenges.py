@@ -39,7 +39,6 @@ from marketplace.views import flash_error
 from marketplace.views.bids import pounds
 
 bp = Blueprint("challenges", __name__, url_prefix="/challenges")
-
 FEED_SIZE = 50
 DOWNLOAD_LIMIT = 10_000
 ATOM_MIMETYPE = "application/atom+xml; charset=utf-8"
@@ -132,7 +131,7 @@ def active_filters(params: search.SearchParams, councils: dict[int, str]) -> lis
 @bp.get("")
 @access.public
 def index():
-    councils = search.councils_with_challenges()
+    councils = search.council_choices()
     council_names = {c.id: c.name for c in councils}
     params = parse_params(request.args, set(council_names))
     result = search.search(params)
@@ -187,7 +186,9 @@ def _render_detail(challenge: Challenge, form: QuestionForm | None = None, statu
         reused=service.reuse_count(challenge),
         original=original,
         award_notice=award_service.award_notice(challenge),
-        confirm=ConfirmForm(),
+        # Only signed-in people get buttons: making the form would give an anonymous
+        # visitor a session cookie (its CSRF token) for nothing.
+        confirm=ConfirmForm() if actor is not None else None,
     ), status
 
 
@@ -398,7 +399,7 @@ def _download_row(challenge: Challenge, now: datetime) -> list[str]:
 def download():
     """The list page's results as CSV: the same query string, every page (up to
     ``DOWNLOAD_LIMIT`` rows) in the page's order."""
-    councils = search.councils_with_challenges()
+    councils = search.council_choices()
     params = parse_params(request.args, {c.id for c in councils})
     now = utcnow()
     buffer = io.StringIO()

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import defer, lazyload, selectinload
 
 from marketplace import access, reference
 from marketplace.extensions import db
@@ -112,10 +113,16 @@ def _run(action: Callable[[], Any], challenge_id: int, done: str) -> Any:
 def _council_challenges(org_id: int) -> list[Challenge]:
     sponsored = select(ChallengeSponsor.challenge_id).where(
         ChallengeSponsor.organisation_id == org_id)
+    # The dashboard shows titles, states, dates and the lead council: not the long texts
+    # or the child rows (criteria, stages...) a challenge otherwise loads with it.
     return list(db.session.scalars(
         select(Challenge).where(or_(Challenge.lead_council_id == org_id,
                                     Challenge.id.in_(sponsored)))
-        .order_by(Challenge.updated_at.desc(), Challenge.id.desc())))
+        .order_by(Challenge.updated_at.desc(), Challenge.id.desc())
+        .options(lazyload("*"), selectinload(Challenge.lead_council),
+                 *(defer(column) for column in (
+                     Challenge.summary, Challenge.problem, Challenge.background,
+                     Challenge.affected, Challenge.success, Challenge.search_text)))))
 
 
 def next_deadline(challenge: Challenge, now: datetime) -> tuple[str, Any] | None:
