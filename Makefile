@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test test-postgres lint db-upgrade demo assets bench-search bench-suggestions bench clean
+.PHONY: install run serve test test-postgres lint db-upgrade demo assets bench-search bench-suggestions bench clean prod-local loadtest
 
 install: $(STAMP) $(ASSETS)
 
@@ -45,14 +45,14 @@ run: demo
 
 ## make test: install everything and run the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL)
 test: install
-	$(BIN)/ruff check marketplace tests migrations wsgi.py gunicorn.conf.py
+	$(BIN)/ruff check marketplace tests migrations wsgi.py gunicorn.conf.py loadtest scripts
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check marketplace tests migrations wsgi.py gunicorn.conf.py
+	$(BIN)/ruff check marketplace tests migrations wsgi.py gunicorn.conf.py loadtest scripts
 
 ## make bench-search: time the public challenge pages on 10,000 challenges (throwaway SQLite)
 bench-search: install
@@ -65,6 +65,23 @@ bench-suggestions: install
 ## make bench: supplier-matching quality (dev set vs BM25/TF-IDF) and speed at 1k-100k suppliers
 bench: install
 	$(FLASK) bench-matching $(BENCH_ARGS)
+
+## make faulttest: kill workers mid-bid, restart PostgreSQL, stop Redis, race submissions and
+## awards against real gunicorn/PostgreSQL/Redis (tests/fault; stops the machine's PostgreSQL
+## for ~4 s: FAULT_RESTART_POSTGRES=0 skips that)
+.PHONY: faulttest
+faulttest: install
+	PYTEST_ARGS="$(PYTEST_ARGS)" scripts/faulttest.sh
+
+## make prod-local: gunicorn + RQ worker + PostgreSQL + Redis with production settings and the
+## scale data set on http://127.0.0.1:8000 (PROD_PORT, PROD_DATABASE, WEB_CONCURRENCY override)
+prod-local: install
+	scripts/prod-local.sh
+
+## make loadtest: headless Locust mixed workload against prod-local (started if not running),
+## prints p50/p95/p99 per endpoint and PASS/FAIL per target; exits 1 when a target is missed
+loadtest: install
+	scripts/loadtest.sh
 
 clean:
 	rm -rf $(VENV) node_modules marketplace/static/dist marketplace/static/govuk .pytest_cache

@@ -172,6 +172,35 @@ def _rows(n: int, council_ids: list[int], council_names: dict[int, str], seed: i
         yield row, children
 
 
+def child_rows(cid: int, children: list[tuple[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The child rows of one challenge from :func:`_rows`: CPV codes, outcomes, two
+    requirements, two stages and three criteria (weights 40/40/20), keyed by kind."""
+    parts: dict[str, list[dict[str, Any]]] = {"cpv": [], "outcome": []}
+    for kind, value in children:
+        if kind == "cpv":
+            parts["cpv"].append({"challenge_id": cid, "code": value})
+        else:
+            parts["outcome"].append({"challenge_id": cid, "position": len(parts["outcome"]),
+                                     "description": value, "measure": "Measured monthly"})
+    parts["requirement"] = [
+        {"challenge_id": cid, "position": 0, "kind": "essential",
+         "text": "Works with our existing case management system"},
+        {"challenge_id": cid, "position": 1, "kind": "nice_to_have", "text": "Open data formats"}]
+    parts["stage"] = [
+        {"challenge_id": cid, "position": 0, "name": "Discovery", "duration": "4 weeks",
+         "funding_per_supplier": 10_000, "max_suppliers": 3},
+        {"challenge_id": cid, "position": 1, "name": "Pilot", "duration": "3 months",
+         "funding_per_supplier": 50_000, "max_suppliers": 1}]
+    parts["criterion"] = [
+        {"challenge_id": cid, "position": 0, "name": "Understanding of the problem",
+         "weight": 40, "word_limit": 500},
+        {"challenge_id": cid, "position": 1, "name": "Approach", "weight": 40,
+         "word_limit": 750},
+        {"challenge_id": cid, "position": 2, "name": "Value for money", "weight": 20,
+         "word_limit": 300}]
+    return parts
+
+
 def _insert_catalogue(n: int) -> int:
     """Insert councils and N published challenges; return the id of a typical challenge."""
     from marketplace.extensions import db
@@ -218,29 +247,12 @@ def _insert_catalogue(n: int) -> int:
 
     for row, children in _rows(n, sorted(councils), councils):
         challenges.append(row)
-        cid = row["id"]
-        position = 0
-        for kind, value in children:
-            if kind == "cpv":
-                cpvs.append({"challenge_id": cid, "code": value})
-            else:
-                outcomes.append({"challenge_id": cid, "position": position,
-                                 "description": value, "measure": "Measured monthly"})
-                position += 1
-        reqs += [{"challenge_id": cid, "position": 0, "kind": "essential",
-                  "text": "Works with our existing case management system"},
-                 {"challenge_id": cid, "position": 1, "kind": "nice_to_have",
-                  "text": "Open data formats"}]
-        stages += [{"challenge_id": cid, "position": 0, "name": "Discovery",
-                    "duration": "4 weeks", "funding_per_supplier": 10_000, "max_suppliers": 3},
-                   {"challenge_id": cid, "position": 1, "name": "Pilot",
-                    "duration": "3 months", "funding_per_supplier": 50_000, "max_suppliers": 1}]
-        criteria += [{"challenge_id": cid, "position": 0, "name": "Understanding of the problem",
-                      "weight": 40, "word_limit": 500},
-                     {"challenge_id": cid, "position": 1, "name": "Approach", "weight": 40,
-                      "word_limit": 750},
-                     {"challenge_id": cid, "position": 2, "name": "Value for money",
-                      "weight": 20, "word_limit": 300}]
+        parts = child_rows(row["id"], children)
+        cpvs += parts["cpv"]
+        outcomes += parts["outcome"]
+        reqs += parts["requirement"]
+        stages += parts["stage"]
+        criteria += parts["criterion"]
         if len(challenges) >= batch:
             flush()
     flush()

@@ -181,6 +181,21 @@ def _insert_people_and_challenge(challenge: Mapping[str, Any], now: datetime
 def insert_dataset(count: int, seed: int, dataset: Path = DEFAULT_DATASET,
                    progress: Callable[[int], None] | None = None) -> Dataset:
     """Insert the council, its officer, the challenge and ``count`` listed suppliers."""
+    payload = load_json(dataset)
+    now = datetime.now(UTC)
+    council_id, _officer_id, challenge_id, title, region = _insert_people_and_challenge(
+        payload["challenges"][0], now)
+    result = Dataset(council_id, OFFICER_EMAIL, challenge_id, title, region, [])
+    insert_suppliers(count, seed, payload["suppliers"], result, progress, now)
+    return result
+
+
+def insert_suppliers(count: int, seed: int, suppliers: list[dict[str, Any]], result: Dataset,
+                     progress: Callable[[int], None] | None = None,
+                     now: datetime | None = None) -> Dataset:
+    """Insert ``count`` verified, listed suppliers recombined from the development set's
+    suppliers (profiles, case studies, certifications), all at match revision 1, and set the
+    match index state to that revision; the ids and counts go into ``result``."""
     from marketplace.extensions import db
     from marketplace.models import (
         CaseStudy,
@@ -190,16 +205,11 @@ def insert_dataset(count: int, seed: int, dataset: Path = DEFAULT_DATASET,
         SupplierProfile,
     )
 
-    payload = load_json(dataset)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     today = now.date()
-    council_id, _officer_id, challenge_id, title, region = _insert_people_and_challenge(
-        payload["challenges"][0], now)
-
     revision = 1  # as if one import had touched every supplier
     rng = random.Random(seed + 1)
     seen: dict[str, int] = {}
-    result = Dataset(council_id, OFFICER_EMAIL, challenge_id, title, region, [])
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
@@ -228,7 +238,7 @@ def insert_dataset(count: int, seed: int, dataset: Path = DEFAULT_DATASET,
         if progress:
             progress(len(result.supplier_ids))
 
-    for s in iter_synthetic_suppliers(payload["suppliers"], count, seed):
+    for s in iter_synthetic_suppliers(suppliers, count, seed):
         name = s["name"]
         key = Organisation.key_for(name)
         seen[key] = seen.get(key, 0) + 1

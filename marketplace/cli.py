@@ -24,6 +24,10 @@ def register_cli(app: Flask) -> None:
     bench_matching.register(app)
     bench_suggestions.register(app)
     matching_cli.register(app)
+    from marketplace import jobs_cli
+    jobs_cli.register(app)
+    from marketplace import scale
+    scale.register(app)
     _register_supplier_commands(app)
     _register_ocds_commands(app)
     _register_api_commands(app)
