@@ -1,4 +1,5 @@
-"""Platform administration: organisation verification, council domains, suspensions."""
+"""Platform administration: organisation verification, council domains, suspensions, and the
+background jobs and emails that failed."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import re
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from marketplace import jobs
 from marketplace.extensions import db
-from marketplace.models import AllowedDomain, Organisation, OrgStatus, User, utcnow
+from marketplace.models import AllowedDomain, Organisation, OrgStatus, OutboxEmail, User, utcnow
 from marketplace.services import audit, matching, tokens
 from marketplace.services.accounts import org_admins, revoke_all_sessions, snapshot
-from marketplace.services.email import absolute_url, queue_email
+from marketplace.services.email import MAX_ATTEMPTS, absolute_url, queue_email
 from marketplace.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.services.uow import transactional
 
@@ -169,3 +171,51 @@ def reinstate_user(actor: User, user_id: int) -> User:
     audit.record("user.reinstated", user, actor=actor, organisation=user.organisation_id,
                  before=before, after=snapshot(user))
     return user
+
+
+# Background jobs -------------------------------------------------------------------------------
+
+def undeliverable_emails(actor: User, limit: int) -> list[OutboxEmail]:
+    """Emails whose delivery attempts are spent, newest first."""
+    require_admin(actor)
+    return list(db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.sent_at.is_(None),
+                                  OutboxEmail.attempts >= MAX_ATTEMPTS)
+        .order_by(OutboxEmail.id.desc()).limit(limit)))
+
+
+@transactional
+def retry_email(actor: User, message_id: int) -> OutboxEmail:
+    """Give an undelivered email a fresh set of delivery attempts (audited)."""
+    require_admin(actor)
+    message = db.session.get(OutboxEmail, message_id) if 0 < message_id < 2**31 else None
+    if message is None or message.sent_at is not None:
+        raise NotFound("Choose an undelivered email to retry")
+    before = message.attempts
+    message.attempts = 0
+    audit.record("email.delivery_retried", message, actor=actor,
+                 before={"attempts": before}, after={"attempts": 0})
+    jobs.enqueue("deliver_emails")
+    return message
+
+
+@transactional
+def requeue_job(actor: User, job_id: str) -> str:
+    """Put a failed job back on the queue; returns its name. The requeue is recorded in the
+    audit log once Redis has taken it."""
+    from flask import current_app
+    from redis.exceptions import RedisError
+
+    require_admin(actor)
+    job_id = job_id.strip()
+    if not job_id or len(job_id) > 100 or not jobs.redis_url(current_app):
+        raise ValidationFailed("Choose a failed job to retry")
+    try:
+        name = jobs.requeue_failed(current_app, job_id)
+    except LookupError as err:
+        raise NotFound("That job is no longer in the failed list") from err
+    except RedisError as err:
+        raise Conflict("Redis cannot be reached: try again when it is back") from err
+    audit.record("jobs.requeued", actor=actor, object_type="job", object_id=job_id,
+                 after={"job": name})
+    return name

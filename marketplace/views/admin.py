@@ -258,7 +258,6 @@ def jobs_page():
     from redis.exceptions import RedisError
 
     from marketplace import jobs
-    from marketplace.services.email import MAX_ATTEMPTS
 
     report = None
     redis_error = None
@@ -267,40 +266,23 @@ def jobs_page():
             report = jobs.queue_report(current_app)
         except RedisError as exc:
             redis_error = str(exc)
-    undeliverable = db.session.scalars(
-        select(OutboxEmail).where(OutboxEmail.sent_at.is_(None),
-                                  OutboxEmail.attempts >= MAX_ATTEMPTS)
-        .order_by(OutboxEmail.id.desc()).limit(PAGE_SIZE)).all()
     return render_template("admin/jobs.html", report=report, redis_error=redis_error,
                            redis=bool(jobs.redis_url(current_app)), schedule=jobs.SCHEDULE,
-                           undeliverable=undeliverable, confirm=ConfirmForm())
+                           undeliverable=admin_service.undeliverable_emails(_actor(), PAGE_SIZE),
+                           confirm=ConfirmForm())
 
 
 @bp.post("/jobs/retry")
 @access.platform_admin
 def retry_job():
     """Put a failed job back on the queue (audited)."""
-    from redis.exceptions import RedisError
-
-    from marketplace import jobs
-    from marketplace.services import audit
-
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    job_id = request.form.get("job_id", "").strip()
-    if not job_id or len(job_id) > 100 or not jobs.redis_url(current_app):
-        flash("Choose a failed job to retry", "error")
-        return redirect(url_for("admin.jobs_page"))
     try:
-        name = jobs.requeue_failed(current_app, job_id)
-    except LookupError:
-        flash("That job is no longer in the failed list", "error")
-    except RedisError:
-        flash("Redis cannot be reached: try again when it is back", "error")
+        name = admin_service.requeue_job(_actor(), request.form.get("job_id", ""))
+    except ServiceError as err:
+        flash(err.message, "error")
     else:
-        audit.record("jobs.requeued", actor=_actor(), object_type="job", object_id=job_id,
-                     after={"job": name})
-        db.session.commit()
         flash(f"Job {name} queued again", "success")
     return redirect(url_for("admin.jobs_page"))
 
@@ -309,24 +291,16 @@ def retry_job():
 @access.platform_admin
 def retry_email():
     """Give an undeliverable email a fresh set of delivery attempts (audited)."""
-    from marketplace import jobs
-    from marketplace.services import audit
-
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         message_id = int(request.form.get("message_id", ""))
     except ValueError:
         message_id = 0
-    message = db.session.get(OutboxEmail, message_id) if 0 < message_id < 2**31 else None
-    if message is None or message.sent_at is not None:
-        flash("Choose an undelivered email to retry", "error")
-        return redirect(url_for("admin.jobs_page"))
-    before = message.attempts
-    message.attempts = 0
-    audit.record("email.delivery_retried", message, actor=_actor(),
-                 before={"attempts": before}, after={"attempts": 0})
-    jobs.enqueue("deliver_emails")
-    db.session.commit()
-    flash(f"Email to {message.to_address} queued for delivery again", "success")
+    try:
+        message = admin_service.retry_email(_actor(), message_id)
+    except ServiceError as err:
+        flash(err.message, "error")
+    else:
+        flash(f"Email to {message.to_address} queued for delivery again", "success")
     return redirect(url_for("admin.jobs_page"))
