@@ -20,6 +20,11 @@ if os.environ.get("SEARCH_VOCABULARY_PRELOAD", "1") != "0":
 
     preload_vocabularies(app)
 
+# Compile every template once here too: each forked worker would otherwise compile the ones it
+# uses on its first requests.
+for _name in app.jinja_env.list_templates(extensions=("html", "txt", "xml")):
+    app.jinja_env.get_template(_name)
+
 # Everything built so far (the app, the match index, the vocabularies) lives as long as the
 # process: move it out of the garbage collector's sight. A full collection would otherwise walk
 # millions of index objects (a pause of a second or more under load), and touching them would

@@ -5,7 +5,7 @@
 # instance/prod-local.log; the first start loads the scale set, which takes a few minutes),
 # waits for /healthz, runs scripts/loadtest.py (table, PASS/FAIL per target, exit 1 on a miss)
 # and stops the prod-local it started.
-#   LOADTEST_USERS (110)  LOADTEST_SPAWN_RATE (20)  LOADTEST_RUN_TIME (60s)
+#   LOADTEST_USERS (110)  LOADTEST_SPAWN_RATE (5)  LOADTEST_RUN_TIME (85s: 22 s of ramp-up, not measured, then about a minute)
 #   LOADTEST_WAIT ("0.2,0.8" seconds between a visitor's requests)  LOADTEST_CSV (keep CSVs)
 #   LOADTEST_CLASSES (e.g. "PublicVisitor": only those visitors; default all three)
 set -euo pipefail
@@ -49,8 +49,8 @@ SIGNINS="${LOADTEST_SIGNINS:-instance/load-scale.json}"
 [ -f "$SIGNINS" ] || { echo "loadtest: no sign-ins at $SIGNINS (run flask load-scale)" >&2; exit 2; }
 export LOADTEST_SIGNINS="$SIGNINS"
 
-args=(--host "$HOST" --users "${LOADTEST_USERS:-110}" --spawn-rate "${LOADTEST_SPAWN_RATE:-20}"
-      --run-time "${LOADTEST_RUN_TIME:-60s}")
+args=(--host "$HOST" --users "${LOADTEST_USERS:-110}" --spawn-rate "${LOADTEST_SPAWN_RATE:-5}"
+      --run-time "${LOADTEST_RUN_TIME:-85s}")
 [ -n "${LOADTEST_CSV:-}" ] && args+=(--csv "$LOADTEST_CSV")
 # shellcheck disable=SC2086
 "$BIN/python" scripts/loadtest.py "${args[@]}" ${LOADTEST_CLASSES:-}
