@@ -285,8 +285,9 @@ def _page_ids(stmt: Select[tuple[Challenge]], params: SearchParams, now: datetim
 
 
 @dataclass(frozen=True)
-class _Found:
-    """What a search found, without the rows: small enough to cache."""
+class Found:
+    """What a search found, without the rows: small enough to cache (the challenge search
+    and the supplier directory)."""
 
     ids: list[int]
     total: int
@@ -295,7 +296,7 @@ class _Found:
     corrections: dict[str, list[str]]
 
 
-def _find(params: SearchParams, now: datetime, per_page: int) -> _Found:
+def _find(params: SearchParams, now: datetime, per_page: int) -> Found:
     stmt, corrections = build_query(params, now)
     page = max(1, params.page)
     ids, total = _page_ids(stmt, params, now, page, per_page)
@@ -307,7 +308,7 @@ def _find(params: SearchParams, now: datetime, per_page: int) -> _Found:
         page = min(page, last)
         ids = _page_ids(stmt, params, now, page, per_page)[0] if total else []
     pages = max(1, math.ceil(total / per_page))
-    return _Found(ids, total, page, pages, corrections)
+    return Found(ids, total, page, pages, corrections)
 
 
 def search(params: SearchParams, now: datetime | None = None, per_page: int = PAGE_SIZE
@@ -319,12 +320,9 @@ def search(params: SearchParams, now: datetime | None = None, per_page: int = PA
     shared through the cache, keyed by the parameters and :func:`time_window`; the rows are
     always loaded fresh, so what a page shows about each challenge is current."""
     if now is None and caching.enabled():
-        now = utcnow()
-        key = f"search:{time_window(now)}:{caching.digest(params, per_page)}"
-        found = caching.get(key)
-        if caching.missing(found):
-            found = _find(params, now, per_page)
-            caching.put(key, found, _cache_seconds())
+        at = utcnow()
+        found = caching.cached(f"search:{time_window(at)}:{caching.digest(params, per_page)}",
+                               lambda: _find(params, at, per_page), _cache_seconds())
     else:
         found = _find(params, now or utcnow(), per_page)
     ids = found.ids

@@ -718,18 +718,7 @@ def directory_query(params: DirectoryParams, today: date | None = None
     return stmt, corrections
 
 
-@dataclass(frozen=True)
-class _DirectoryFound:
-    """What a directory search found, without the rows: small enough to cache."""
-
-    ids: list[int]
-    total: int
-    page: int
-    pages: int
-    corrections: dict[str, list[str]]
-
-
-def _find(params: DirectoryParams, today: date | None) -> _DirectoryFound:
+def _find(params: DirectoryParams, today: date | None) -> search.Found:
     stmt, corrections = directory_query(params, today)
     total = db.session.scalar(
         select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
@@ -739,7 +728,7 @@ def _find(params: DirectoryParams, today: date | None) -> _DirectoryFound:
         stmt.with_only_columns(SupplierProfile.organisation_id)
         .order_by(Organisation.name_key, Organisation.id)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
-    return _DirectoryFound(ids, total, page, pages, corrections)
+    return search.Found(ids, total, page, pages, corrections)
 
 
 def directory(params: DirectoryParams, today: date | None = None) -> DirectoryPage:
@@ -754,10 +743,7 @@ def directory(params: DirectoryParams, today: date | None = None) -> DirectoryPa
         key = "directory:" + caching.digest(
             caching.version(caching.SUPPLIERS), state.revision, state.vocabulary_changed_at,
             uk_today(), params)
-        found = caching.get(key)
-        if caching.missing(found):
-            found = _find(params, None)
-            caching.put(key, found, 300)
+        found = caching.cached(key, lambda: _find(params, None), 300)
     else:
         found = _find(params, today)
     ids, total, page, pages, corrections = (
