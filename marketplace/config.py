@@ -209,6 +209,16 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PAGE_CACHE_SECONDS": int(env.get("PAGE_CACHE_SECONDS", 30)),
         # Seconds a suggested-supplier ranking may be served from the cache.
         "SUGGESTIONS_CACHE_SECONDS": int(env.get("SUGGESTIONS_CACHE_SECONDS", 300)),
+        # Background jobs (marketplace/jobs.py): seconds between retries (one per value),
+        # the longest a job may run, the worker's heartbeat, the grace after a missed one
+        # before its job counts as abandoned and is retried, how often the worker looks for
+        # such jobs, and the in-process schedule of the embedded mode ("off" stops it).
+        "JOBS_RETRY_INTERVALS": env.get("JOBS_RETRY_INTERVALS") or "10,60,300,900",
+        "JOBS_TIMEOUT": int(env.get("JOBS_TIMEOUT") or 600),
+        "JOBS_MONITORING_INTERVAL": int(env.get("JOBS_MONITORING_INTERVAL") or 30),
+        "JOBS_HEARTBEAT_GRACE": int(env.get("JOBS_HEARTBEAT_GRACE") or 60),
+        "JOBS_MAINTENANCE_INTERVAL": int(env.get("JOBS_MAINTENANCE_INTERVAL") or 60),
+        "JOBS_PERIODIC": env.get("JOBS_PERIODIC") or "on",
         "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
     }

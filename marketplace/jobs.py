@@ -128,16 +128,8 @@ def resolve(name: str) -> Callable[..., Any]:
 
 # Settings ------------------------------------------------------------------------------------
 
-def setting(app: Flask, name: str, default: str) -> str:
-    """A jobs setting: the app's configuration value, else the environment, else default."""
-    value = app.config.get(name)
-    if value is None:
-        value = os.environ.get(name) or default
-    return str(value)
-
-
 def retry_intervals(app: Flask) -> list[int]:
-    raw = setting(app, "JOBS_RETRY_INTERVALS", "10,60,300,900")
+    raw = str(app.config["JOBS_RETRY_INTERVALS"])
     return [int(part) for part in raw.replace(" ", "").split(",") if part != ""]
 
 
@@ -260,7 +252,7 @@ def _push(app: Flask, name: str, kwargs: dict[str, Any]) -> Any:
         queue = Queue(QUEUE_NAME, connection=redis_connection(app))
         return queue.enqueue(
             run_job, args=(name, kwargs), description=_describe(name, kwargs),
-            job_timeout=int(setting(app, "JOBS_TIMEOUT", "600")), result_ttl=24 * 3600,
+            job_timeout=int(app.config["JOBS_TIMEOUT"]), result_ttl=24 * 3600,
             failure_ttl=30 * 24 * 3600,
             meta={"job": name, "max_retries": len(intervals)}, **options)
     except RedisError as exc:
@@ -379,7 +371,7 @@ def start_periodic(app: Flask, stop: threading.Event | None = None) -> threading
 
 def _periodic_wanted(app: Flask) -> bool:
     return (not app.testing and not redis_url(app)
-            and setting(app, "JOBS_PERIODIC", "on").lower() not in {"off", "0", "false", "no"})
+            and str(app.config["JOBS_PERIODIC"]).lower() not in {"off", "0", "false", "no"})
 
 
 def init_app(app: Flask) -> None:

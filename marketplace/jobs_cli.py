@@ -46,7 +46,7 @@ def _cron_scheduler(app: Flask, connection: Any) -> Any:
     from rq.cron import CronScheduler
 
     scheduler = CronScheduler(connection=connection, name=f"marketplace-{id(app)}")
-    timeout = int(jobs.setting(app, "JOBS_TIMEOUT", "600"))
+    timeout = int(app.config["JOBS_TIMEOUT"])
     for periodic in jobs.SCHEDULE:
         scheduler.register(jobs.run_job, jobs.QUEUE_NAME, args=(periodic.name, {}),
                            interval=periodic.interval, cron=periodic.cron,
@@ -110,7 +110,7 @@ def register(app: Flask) -> None:
         matching.preload(app)
 
         worker_class = make_worker_class()
-        worker_class.heartbeat_grace = int(jobs.setting(app, "JOBS_HEARTBEAT_GRACE", "60"))
+        worker_class.heartbeat_grace = int(app.config["JOBS_HEARTBEAT_GRACE"])
         stop = threading.Event()
         cron: threading.Thread | None = None
         if not burst and not no_cron:
@@ -122,10 +122,8 @@ def register(app: Flask) -> None:
             while True:
                 rq_worker = worker_class(
                     [jobs.QUEUE_NAME], connection=connection,
-                    job_monitoring_interval=int(
-                        jobs.setting(app, "JOBS_MONITORING_INTERVAL", "30")),
-                    maintenance_interval=int(
-                        jobs.setting(app, "JOBS_MAINTENANCE_INTERVAL", "60")))
+                    job_monitoring_interval=int(app.config["JOBS_MONITORING_INTERVAL"]),
+                    maintenance_interval=int(app.config["JOBS_MAINTENANCE_INTERVAL"]))
                 rq_worker.work(burst=burst, with_scheduler=True, logging_level=level)
                 if burst or rq_worker.stop_signalled or (
                         rq_worker._shutdown_requested_date is not None):
