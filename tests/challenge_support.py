@@ -55,3 +55,24 @@ def publishable(actor: User, title: str = "Predicting potholes before they form"
     """A complete draft, created and filled in through the use cases."""
     draft = svc.create_draft(actor, title)
     return svc.update_draft(actor, draft.id, complete(**overrides))
+
+
+def closing_soon(challenge_id: int, seconds: float = 1.5) -> datetime:
+    """Move a published challenge's submission deadline to ``seconds`` from now (questions
+    closed a day before) and commit; returns the deadline."""
+    from marketplace.extensions import db
+
+    row = db.session.get(Challenge, challenge_id)
+    assert row is not None
+    deadline = utcnow() + timedelta(seconds=seconds)
+    row.submission_deadline = deadline
+    row.clarification_deadline = deadline - timedelta(days=1)
+    db.session.commit()
+    return deadline
+
+
+def wait_until_past(moment: datetime) -> None:
+    """Sleep until just after ``moment``."""
+    import time
+
+    time.sleep(max(0.0, (moment - utcnow()).total_seconds()) + 0.2)

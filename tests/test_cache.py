@@ -8,8 +8,6 @@ never an error.
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +16,10 @@ from flask import Flask
 
 from marketplace.config import load_config
 from marketplace.extensions import db
-from marketplace.models import Challenge, utcnow
 from marketplace.services import challenges as challenge_service
 from marketplace.services import suggestions as suggestion_service
 from tests.bid_support import open_challenge
+from tests.challenge_support import closing_soon, wait_until_past
 from tests.factories import CouncilFactory, council_user
 from tests.redis_support import free_port, redis_server
 from tests.test_matching_app import care_supplier, roads_supplier
@@ -98,15 +96,10 @@ def test_a_deadline_passing_closes_a_challenge_in_the_cached_lists(app_factory) 
     with app.app_context():
         officer = council_user("procurement_officer")
         challenge = open_challenge(officer, "Gritting routes in snow")
-        row = db.session.get(Challenge, challenge.id)
-        assert row is not None
-        deadline = utcnow() + timedelta(seconds=1.5)
-        row.submission_deadline = deadline
-        row.clarification_deadline = deadline - timedelta(days=1)
-        db.session.commit()
+        deadline = closing_soon(challenge.id)
         assert "Gritting routes in snow" in _titles(app, SEARCH + "&status=open")
         assert "Gritting routes in snow" in _titles(app, SEARCH + "&status=open")  # cached
-        time.sleep(max(0.0, (deadline - utcnow()).total_seconds()) + 0.2)
+        wait_until_past(deadline)
         # Nothing was written: the time window in the key moved on at the deadline.
         assert "Gritting routes in snow" not in _titles(app, SEARCH + "&status=open")
         assert "Gritting routes in snow" in _titles(app, SEARCH + "&status=closed")
